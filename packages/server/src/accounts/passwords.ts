@@ -1,0 +1,71 @@
+/**
+ * argon2id in PHC strings (RFC 9106), through @node-rs/argon2.
+ *
+ * Defaults m=19456 KiB, t=2, p=1 (OWASP's argon2id minimum). A stored hash whose parameters
+ * differ from the configured ones is re-hashed after a successful check (`needsRehash`).
+ * Every check and hash goes through the shared HashQueue.
+ */
+import { hash as argon2Hash, verify as argon2Verify, parseOptions } from '@node-rs/argon2'
+import { randomBytes } from 'node:crypto'
+import type { HashQueue } from './hash-queue.js'
+
+export interface Argon2Parameters {
+  memoryCost: number
+  timeCost: number
+  parallelism: number
+}
+
+/** `Algorithm.Argon2id` of @node-rs/argon2 (a const enum, which isolated modules cannot import). */
+const ARGON2ID = 2
+
+export class PasswordHasher {
+  readonly #queue: HashQueue | undefined
+  /** Verifications performed (real argon2id work, not cache hits). Tests count these. */
+  verifications = 0
+
+  constructor(
+    readonly parameters: Argon2Parameters,
+    queue?: HashQueue,
+  ) {
+    this.#queue = queue
+  }
+
+  #schedule<T>(job: () => Promise<T>): Promise<T> {
+    return this.#queue ? this.#queue.run(job) : job()
+  }
+
+  hash(password: string): Promise<string> {
+    return this.#schedule(() => argon2Hash(password, { ...this.parameters, algorithm: ARGON2ID as never }))
+  }
+
+  /** Constant-time inside argon2; a malformed stored hash verifies as false, never throws. */
+  verify(passwordHash: string, password: string): Promise<boolean> {
+    return this.#schedule(async () => {
+      this.verifications++
+      try {
+        return await argon2Verify(passwordHash, password)
+      } catch {
+        return false
+      }
+    })
+  }
+
+  needsRehash(passwordHash: string): boolean {
+    try {
+      const options = parseOptions(passwordHash)
+      return (
+        (options.algorithm as number) !== ARGON2ID ||
+        options.memoryCost !== this.parameters.memoryCost ||
+        options.timeCost !== this.parameters.timeCost ||
+        options.parallelism !== this.parameters.parallelism
+      )
+    } catch {
+      return true
+    }
+  }
+}
+
+/** A strong password for `account create` when none is given: 24 base64url characters (144 bits). */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url')
+}
