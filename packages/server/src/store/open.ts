@@ -1,0 +1,30 @@
+/**
+ * Opens the store the settings point at. It does not migrate: callers run `store.migrate()`
+ * (at server start, and as `bizauth migrate`).
+ */
+import { createKyselyStore } from './kysely-store.js'
+import { createPostgresBinding, isPostgresUrl } from './postgres/dialect.js'
+import { createSqliteBinding, prepareSqliteFile } from './sqlite/dialect.js'
+import type { Store } from './store.js'
+
+export interface OpenStoreOptions {
+  /** Directory of the embedded SQLite database (`<dataDir>/bizauth.sqlite`), created 0700 if missing. */
+  dataDir?: string
+  /** `postgres://…` or `postgresql://…` selects PostgreSQL; unset selects SQLite in `dataDir`. */
+  databaseUrl?: string
+  /** Connections in the PostgreSQL pool (default 10). */
+  postgresPoolSize?: number
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const { databaseUrl, dataDir, postgresPoolSize } = options
+  if (databaseUrl) {
+    // The URL may hold a password, so it never goes into an error message.
+    if (!isPostgresUrl(databaseUrl)) {
+      throw new Error('unsupported database URL: only postgres:// and postgresql:// are supported')
+    }
+    return createKyselyStore(createPostgresBinding(databaseUrl, postgresPoolSize))
+  }
+  if (!dataDir) throw new Error('openStore needs a dataDir (SQLite) or a databaseUrl (PostgreSQL)')
+  return createKyselyStore(createSqliteBinding(prepareSqliteFile(dataDir)))
+}

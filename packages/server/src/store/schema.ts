@@ -1,0 +1,83 @@
+/**
+ * The tables as Kysely sees them. Both dialects store the same columns with the same meaning;
+ * only the SQL types differ (see the two migrations.ts files).
+ *
+ * Instants are integers: `*_at` columns hold epoch milliseconds, except the token-facing ones
+ * (`tokens_valid_after`, `token_exp`, `at`, `expires_at`), which hold epoch seconds like a JWT.
+ * PostgreSQL's int8 is parsed to a JS number by the pool (see postgres/dialect.ts).
+ */
+import type { Generated } from 'kysely'
+import type { AccountStatus, KeyAlgorithm, KeyState, RevocationKind } from './store.js'
+
+export interface AccountsTable {
+  id: string
+  password_hash: string
+  status: AccountStatus
+  /** JSON text array of canonical CIDR strings, in insertion order. */
+  allowed_ips: string
+  /** JSON text array of role names. */
+  roles: string
+  version: number
+  /** Epoch seconds; 0 = no account-wide revocation. */
+  tokens_valid_after: number
+  created_at: number
+  updated_at: number
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: KeyAlgorithm
+  state: KeyState
+  private_material: string
+  public_jwk: string | null
+  created_at: number
+  activated_at: number | null
+  retired_at: number | null
+}
+
+export interface RevokedTokensTable {
+  jti: string
+  token_exp: number
+  expires_at: number
+}
+
+export interface RevocationEventsTable {
+  seq: Generated<number>
+  kind: RevocationKind
+  subject: string
+  at: number
+  expires_at: number
+  created_at: number
+}
+
+export interface SettingsTable {
+  name: string
+  value: string
+}
+
+export interface Database {
+  accounts: AccountsTable
+  signing_keys: SigningKeysTable
+  revoked_tokens: RevokedTokensTable
+  revocation_events: RevocationEventsTable
+  settings: SettingsTable
+}
+
+export type AccountRow = AccountsTable
+
+/** Every column of `accounts`, in one place so the hot-path reads select exactly what the mapper needs. */
+export const ACCOUNT_COLUMNS = [
+  'id',
+  'password_hash',
+  'status',
+  'allowed_ips',
+  'roles',
+  'version',
+  'tokens_valid_after',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof AccountsTable)[]
+
+/** Kysely names its bookkeeping tables after the product so they are recognisable in a shared database. */
+export const MIGRATION_TABLE = 'bizauth_migration'
+export const MIGRATION_LOCK_TABLE = 'bizauth_migration_lock'
