@@ -1,0 +1,17 @@
+import { AccountMissingError } from '../../../store/store.js'
+import { defineCommand, printLine } from '../../command.js'
+import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, accountIdArgument } from './shared.js'
+
+export default defineCommand({
+  name: 'delete',
+  summary: 'Delete an account; its token requests get 3006 from then on.',
+  positionals: [ACCOUNT_ID_ARGUMENT],
+  options: { ...STORE_OPTIONS },
+  async run(context) {
+    const id = accountIdArgument(context)
+    const existed = await withStore(context, (store) => store.deleteAccount(id))
+    if (!existed) throw new AccountMissingError(id)
+    printLine(context, `deleted ${id}`)
+  },
+})

@@ -1,0 +1,16 @@
+import { defineCommand, printLine } from '../../command.js'
+import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT, accountIdArgument, roleArgument } from './shared.js'
+
+export default defineCommand({
+  name: 'grant',
+  summary: 'Grant a role (introspect) to an account.',
+  positionals: [ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT],
+  options: { ...STORE_OPTIONS },
+  async run(context) {
+    const id = accountIdArgument(context)
+    const role = roleArgument(context.args.ROLE ?? '')
+    const account = await withStore(context, (store) => store.grantRole(id, role))
+    printLine(context, `granted ${role} to ${id} (roles: ${account.roles.join(', ')})`)
+  },
+})

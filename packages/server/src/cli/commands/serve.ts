@@ -1,0 +1,175 @@
+/**
+ * `bizauth serve`: resolves the settings table (flags, then environment, then defaults), starts
+ * the server, and stops it gracefully on SIGTERM/SIGINT. Logs are JSON lines on stdout (the
+ * server's); the hints here are for a person and go to stderr.
+ */
+import { ARGON2_SETTINGS, ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig, type RawValues, type ServerConfig, type SettingSpec } from '../../config.js'
+import { defineCommand, type CommandContext, type OptionSpec } from '../command.js'
+import { CliError, printable } from '../errors.js'
+import { writeLine, type CliIo } from '../io.js'
+import { STORE_OPTIONS, storeLocation, type StoreLocation } from '../store-options.js'
+
+const VALUE_NAMES: Partial<Record<string, string>> = {
+  host: 'HOST',
+  port: 'PORT',
+  issuer: 'ISSUER',
+  'trust-proxy': 'CIDR[,CIDR...]',
+  'tls-cert': 'FILE',
+  'tls-key': 'FILE',
+  'redis-url': 'URL',
+}
+
+function settingOption(spec: SettingSpec): OptionSpec {
+  const valueName = VALUE_NAMES[spec.flag] ?? (spec.kind === 'integer' ? 'N' : spec.kind === 'choice' ? (spec.choices ?? []).join('|') : 'VALUE')
+  return {
+    type: spec.kind === 'boolean' ? 'boolean' : 'string',
+    valueName,
+    description: spec.description,
+    env: spec.env,
+    defaultText: formatDefault(DEFAULTS[spec.key]),
+  }
+}
+
+function formatDefault(value: unknown): string {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return '(none)'
+  return String(value)
+}
+
+const SERVE_OPTIONS: Record<string, OptionSpec> = {
+  ...Object.fromEntries(SERVE_SETTINGS.map((spec) => [spec.flag, settingOption(spec)])),
+  ...Object.fromEntries(
+    ARGON2_SETTINGS.map((spec) => [
+      spec.flag,
+      { type: 'string', valueName: 'N', description: spec.description, env: spec.env, defaultText: String(DEFAULTS.argon2[spec.param]) } satisfies OptionSpec,
+    ]),
+  ),
+  ...STORE_OPTIONS,
+}
+
+export default defineCommand({
+  name: 'serve',
+  summary: 'Serve POST /v1/token (and the rest of the API) over HTTP, or HTTPS with --tls-cert/--tls-key.',
+  description:
+    'Serve the token API. Every setting is a flag or an environment variable; a flag wins.\n' +
+    'Migrations run at start. SIGTERM or SIGINT stops gracefully (a second one stops at once).',
+  options: SERVE_OPTIONS,
+  notes: [
+    'Environment only (secrets never go through argv):',
+    `  ${SECRET_ENV.keyEncryptionKey.env}`,
+    `      ${SECRET_ENV.keyEncryptionKey.description}`,
+    '      (default: (none): private keys are stored unencrypted, and the server warns at start)',
+  ],
+  examples: ['bizauth serve', 'bizauth serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem --database-url postgres://bizauth@db/bizauth'],
+  async run(context) {
+    const config = resolveConfig(context)
+    const { startServer } = await import('../../main.js')
+    let running: Awaited<ReturnType<typeof startServer>>
+    try {
+      running = await startServer(config)
+    } catch (error) {
+      throw new CliError(describeStartFailure(error, config))
+    }
+    const stopped = stopOnSignals(context.io, () => running.close())
+    try {
+      if ((await running.store.countAccounts()) === 0) {
+        writeLine(context.io.stderr, firstAccountHint(running.url, config, storeLocation(context)))
+      }
+    } catch {
+      // The hint is a courtesy; a store hiccup here must not stop a server that is running.
+    }
+    await stopped
+    return 0
+  },
+})
+
+function resolveConfig(context: CommandContext): ServerConfig {
+  const flags: RawValues = {}
+  for (const [name, value] of Object.entries(context.values)) {
+    if (typeof value === 'string' || typeof value === 'boolean') flags[name] = value
+  }
+  try {
+    return resolveServerConfig(flags, context.io.env)
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(`${error.message}; see "bizauth serve --help"`)
+    throw error
+  }
+}
+
+/** Resolves once `close()` has finished after the first signal; a second signal exits at once. */
+function stopOnSignals(io: CliIo, close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        writeLine(io.stderr, `${signal} again: stopping now, without waiting for requests in flight`)
+        io.exitNow(signal === 'SIGINT' ? 130 : 143)
+      }
+      stopping = true
+      close().then(
+        () => {
+          process.off('SIGTERM', onSignal)
+          process.off('SIGINT', onSignal)
+          resolve()
+        },
+        reject,
+      )
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+}
+
+function describeStartFailure(error: unknown, config: ServerConfig): string {
+  const code = (error as { code?: unknown }).code
+  const where = `${config.host}:${config.port}`
+  if (error instanceof CliError) return error.message
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is in use; stop the other server or pick another --port`
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --port above 1023`
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --host`
+  if (code === 'ENOENT' && config.tlsCert) return `cannot read the TLS files (--tls-cert ${config.tlsCert}, --tls-key ${config.tlsKey}): ${printable((error as Error).message, 200)}`
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  return `cannot start the server: ${printable(message ?? 'unknown error', 300)}`
+}
+
+/**
+ * Printed when the store has no account: the exact command that creates one, then a curl line
+ * that gets a token with it (issue 2 §1).
+ */
+export function firstAccountHint(url: string, config: ServerConfig, location: StoreLocation): string {
+  const storeArgs: string[] = []
+  if (location.databaseUrl) {
+    // A URL with a password is not printed; the user's environment already holds it.
+    const hasPassword = safeUrl(location.databaseUrl)?.password
+    storeArgs.push('--database-url', hasPassword ? '"$BIZAUTH_DATABASE_URL"' : shellQuote(location.databaseUrl))
+  } else if (normalizeDir(location.dataDir) !== normalizeDir(DEFAULTS.dataDir)) {
+    storeArgs.push('--data-dir', shellQuote(location.dataDir))
+  }
+  const loopback = config.host.includes(':') ? '::1' : '127.0.0.1'
+  const reachableUrl = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:')
+  return [
+    'No account exists yet. Create one (it prints a generated password once):',
+    '',
+    `  npx bizauth account create demo --allow-ip ${loopback}${storeArgs.length ? ` ${storeArgs.join(' ')}` : ''}`,
+    '',
+    'Then get a token with it:',
+    '',
+    `  curl -s -X POST ${reachableUrl.replace(/\/$/, '')}/v1/token -u demo:PASSWORD`,
+    '',
+  ].join('\n')
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text)
+  } catch {
+    return undefined
+  }
+}
+
+function normalizeDir(dir: string): string {
+  return dir.replace(/^\.\//, '').replace(/\/+$/, '') || '.'
+}
+
+function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
+}
