@@ -237,7 +237,7 @@ export function resolveServerConfig(flags: RawValues, env: Record<string, string
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)
   }

@@ -1,0 +1,79 @@
+/**
+ * A cache of verified credentials, the pattern Elasticsearch uses for its realms (issue 3 §1).
+ *
+ * After a successful argon2id check it remembers HMAC-SHA-256(processKey, account ‖ password)
+ * together with the account's `version` at that moment. A later request with the same
+ * credentials hits only if the account row it just read still has that version, so any
+ * change to the account (password, status, allowed IPs, deletion) — made by this process,
+ * the CLI, or another instance — evicts it on the very next request. Failed checks are never
+ * cached. The key is random per process and never leaves memory, so the cache holds nothing
+ * an attacker could brute-force offline.
+ *
+ * Bounded: a Map in least-recently-used order; memory is flat whatever the load.
+ */
+import { createHmac, randomBytes } from 'node:crypto'
+
+interface Entry {
+  accountId: string
+  version: number
+  expiresAt: number
+}
+
+export class CredentialCache {
+  readonly #key = randomBytes(32)
+  readonly #entries = new Map<string, Entry>()
+  readonly #inflight = new Map<string, Promise<boolean>>()
+
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries: number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** The cache key of a credential pair; NUL cannot occur in an account id, so pairs cannot collide. */
+  fingerprint(accountId: string, password: string): string {
+    return createHmac('sha256', this.#key).update(accountId).update('\0').update(password).digest('base64url')
+  }
+
+  /** Whether `fingerprint` was verified for this account at exactly this version and is still fresh. */
+  hit(fingerprint: string, accountId: string, version: number, now: number): boolean {
+    if (this.ttlMs === 0) return false
+    const entry = this.#entries.get(fingerprint)
+    if (!entry) return false
+    if (entry.accountId !== accountId || entry.version !== version || entry.expiresAt <= now) {
+      this.#entries.delete(fingerprint)
+      return false
+    }
+    // Refresh recency, not expiry: the TTL bounds how long a password is trusted without a check.
+    this.#entries.delete(fingerprint)
+    this.#entries.set(fingerprint, entry)
+    return true
+  }
+
+  remember(fingerprint: string, accountId: string, version: number, now: number): void {
+    if (this.ttlMs === 0) return
+    this.#entries.delete(fingerprint)
+    this.#entries.set(fingerprint, { accountId, version, expiresAt: now + this.ttlMs })
+    while (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest === undefined) break
+      this.#entries.delete(oldest)
+    }
+  }
+
+  /**
+   * Single-flight: concurrent checks of the same (fingerprint, stored hash) share one argon2id
+   * run. Keyed by the stored hash too, so a check against an old hash is never reused for a new one.
+   */
+  singleFlight(fingerprint: string, passwordHash: string, check: () => Promise<boolean>): Promise<boolean> {
+    const key = `${fingerprint}\0${passwordHash}`
+    const running = this.#inflight.get(key)
+    if (running) return running
+    const started = check().finally(() => this.#inflight.delete(key))
+    this.#inflight.set(key, started)
+    return started
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * buildApp(config, services): the Fastify application. It never listens, so tests inject
+ * into it or put it behind a real socket themselves; main.ts does the listening.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { Logger } from 'pino'
+import type { ServerConfig } from './config.js'
+import { NotFoundError } from './errors.js'
+import { handleClientError } from './http/client-error.js'
+import { errorHandler, sendContractError } from './http/render-error.js'
+import { registerHealthRoutes } from './http/routes/health.js'
+import { registerJwksRoute } from './http/routes/jwks.js'
+import { registerMetricsRoute } from './http/routes/metrics.js'
+import { registerTokenRoute } from './http/routes/token.js'
+import type { Services } from './services.js'
+
+export interface AppOptions {
+  logger?: Logger | false
+}
+
+/** The Node server with every limit of issue 3 §5 applied, plain or TLS. */
+function serverFactory(config: ServerConfig): FastifyServerFactory {
+  return (handler) => {
+    const common = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: config.requestTimeoutMs, keepAliveTimeout: config.keepAliveTimeoutMs }
+    const server: Server =
+      config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? createHttpsServer({ ...common, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
+        : createHttpServer(common, handler)
+    server.headersTimeout = config.headersTimeoutMs
+    server.maxConnections = config.maxConnections
+    // Fastify installs its own clientError listener (with its own body); ours replaces it after ready.
+    return server
+  }
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services
+  const app = Fastify({
+    loggerInstance: options.logger || undefined,
+    logger: options.logger === undefined || options.logger === false ? false : undefined,
+    serverFactory: serverFactory(config),
+    bodyLimit: config.bodyLimitBytes,
+    // A request in flight when SIGTERM arrives finishes; Fastify's default 503 body is not the contract's.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 },
+    // Malformed URLs are resources that do not exist; Fastify's own 400 body is not the contract's.
+    frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => sendContractError(reply, NotFoundError()),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
+
+  // Request bodies are ignored whatever their type (issue 2 §2), up to bodyLimit: read and dropped.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.bodyLimitBytes }, (_request, _body, done) => done(null, undefined))
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((_request, reply) => sendContractError(reply, NotFoundError()))
+
+  registerTokenRoute(app, services)
+  registerHealthRoutes(app, services)
+  registerJwksRoute(app, services)
+  registerMetricsRoute(app, services)
+
+  app.addHook('onReady', async () => {
+    app.server.removeAllListeners('clientError')
+    app.server.on('clientError', handleClientError)
+  })
+  return app
+}

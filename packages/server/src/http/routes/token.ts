@@ -1,0 +1,25 @@
+/** `POST /v1/token` (contract.md §1): Basic credentials in, `{accesstoken,type,expired}` out. */
+import type { FastifyInstance } from 'fastify'
+import { TooManyConnectionsError } from '../../errors.js'
+import { issueAccessToken } from '../../tokens/issue-token.js'
+import type { Services } from '../../services.js'
+import { resolveClientIp } from '../client-ip.js'
+import { JSON_CONTENT_TYPE } from '../render-error.js'
+
+export function registerTokenRoute(app: FastifyInstance, services: Services): void {
+  const { config, authenticator, limits, keys, metrics } = services
+  const issueOptions = { issuer: config.issuer, ttlSeconds: config.tokenTtlSeconds }
+
+  app.post('/v1/token', async (request, reply) => {
+    const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
+    const account = await authenticator.authenticate(request.headers.authorization, clientIp)
+    const now = Date.now()
+    const wait = await limits.takeIssuance(account.id, now)
+    if (wait > 0) throw TooManyConnectionsError(wait)
+    const issued = await issueAccessToken(keys, issueOptions, account, now)
+    metrics.tokensIssued.inc()
+    // RFC 6749 §5.1: token responses are never cached.
+    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return JSON.stringify(issued.response)
+  })
+}

@@ -1,0 +1,76 @@
+/**
+ * startServer(config): open the store, migrate, build the services and the app, listen.
+ * close(): stop gracefully — in-flight requests finish, then timers stop, then the store closes.
+ * Signal handling belongs to the CLI (`bizauth serve`), the only place that exits.
+ */
+import type { FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import { buildApp } from './app.js'
+import type { ServerConfig } from './config.js'
+import { createServices, type ServiceOptions, type Services } from './services.js'
+import { openStore } from './store/open.js'
+import type { Store } from './store/store.js'
+
+export interface RunningServer {
+  url: string
+  store: Store
+  services: Services
+  app: FastifyInstance
+  close(): Promise<void>
+}
+
+export interface StartOptions extends Pick<ServiceOptions, 'counters'> {
+  logger?: Logger
+}
+
+/** Never logs a credential: the Authorization header is not part of any log line, and these paths are redacted in case. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'bizauth' },
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', 'password', 'token', 'accesstoken'], censor: '[redacted]' },
+  })
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  let services: Services | undefined
+  try {
+    await store.migrate()
+    services = await createServices(config, store, { counters: options.counters, logger, defaultMetrics: true })
+    if (config.keyEncryptionKey === undefined) {
+      logger.warn('BIZAUTH_KEY_ENCRYPTION_KEY is not set: signing keys are stored unencrypted. Set it (64 hex digits, or a passphrase of 32+ characters) to encrypt them at rest.')
+    }
+    const app = await buildApp(services, { logger })
+    await app.listen({ host: config.host, port: config.port })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : config.port
+    const scheme = config.tlsCert ? 'https' : 'http'
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host
+    const url = `${scheme}://${host}:${port}`
+    logger.info({ url, store: store.dialect }, 'listening')
+
+    let closing: Promise<void> | undefined
+    const running: Services = services
+    return {
+      url,
+      store,
+      services: running,
+      app,
+      close() {
+        closing ??= (async () => {
+          await app.close()
+          await running.stop()
+          await store.close()
+          logger.info('stopped')
+        })()
+        return closing
+      },
+    }
+  } catch (error) {
+    await services?.stop()
+    await store.close()
+    throw error
+  }
+}

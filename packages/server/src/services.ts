@@ -1,0 +1,92 @@
+/**
+ * The domain services one server runs, wired from a ServerConfig and a Store.
+ * `buildApp` receives them; tests build them against a temp store and reach inside
+ * (e.g. the hash queue's counter) to observe what HTTP does not show.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import { Authenticator } from './accounts/authenticate.js'
+import { CredentialCache } from './accounts/credential-cache.js'
+import { HashQueue } from './accounts/hash-queue.js'
+import { PasswordHasher, generatePassword } from './accounts/passwords.js'
+import type { ServerConfig } from './config.js'
+import { createKeyEncryption } from './keys/key-encryption.js'
+import { KeyRing } from './keys/key-ring.js'
+import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
+import { Limits } from './limits/limits.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import type { Store } from './store/store.js'
+
+/** Retired keys stay published this long past the last token they signed. */
+export const CLOCK_SKEW_SECONDS = 300
+
+export interface Services {
+  config: ServerConfig
+  store: Store
+  hashQueue: HashQueue
+  hasher: PasswordHasher
+  credentialCache: CredentialCache
+  limits: Limits
+  authenticator: Authenticator
+  keys: KeyRing
+  metrics: Metrics
+  /** Stops timers; the store is closed by its owner. */
+  stop(): Promise<void>
+}
+
+export interface ServiceOptions {
+  counters?: CounterStore
+  logger?: Pick<FastifyBaseLogger, 'error' | 'warn'>
+  /** Process-wide default metrics (event loop, memory); off in tests that build many apps. */
+  defaultMetrics?: boolean
+}
+
+export async function createServices(config: ServerConfig, store: Store, options: ServiceOptions = {}): Promise<Services> {
+  const logError = (message: string) => (error: unknown) =>
+    options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
+
+  const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax)
+  const hasher = new PasswordHasher(config.argon2, hashQueue)
+  const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
+  const counters: CounterStore = options.counters ?? new MemoryCounterStore()
+  const limits = new Limits(counters, config)
+  // Hashed outside the queue: start-up must not be refused by its own limit.
+  const dummyHash = await new PasswordHasher(config.argon2).hash(generatePassword())
+  const authenticator = new Authenticator({
+    store,
+    hasher,
+    cache: credentialCache,
+    limits,
+    dummyHash,
+    uniformAuthErrors: config.uniformAuthErrors,
+    onUpgradeError: logError('password hash upgrade failed'),
+  })
+  const encryption = createKeyEncryption(config.keyEncryptionKey)
+  const keys = await KeyRing.open(store, {
+    algorithm: config.signingAlgorithm,
+    encryption,
+    promotionDelaySeconds: config.keyPromotionDelaySeconds,
+    rotationIntervalSeconds: config.keyRotationIntervalDays * 86400,
+    refreshSeconds: config.keyRefreshSeconds,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    onError: logError('signing key refresh failed'),
+  })
+  keys.start()
+  const metrics = createMetrics(hashQueue, credentialCache, { defaultMetrics: options.defaultMetrics ?? false })
+
+  return {
+    config,
+    store,
+    hashQueue,
+    hasher,
+    credentialCache,
+    limits,
+    authenticator,
+    keys,
+    metrics,
+    async stop() {
+      keys.stop()
+      await counters.close?.()
+    },
+  }
+}
