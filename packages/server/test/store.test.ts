@@ -12,6 +12,7 @@ import { stat, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
+import pg from 'pg'
 import { openStore, type OpenStoreOptions } from '../src/store/open.js'
 import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../src/store/kysely-store.js'
 import {
@@ -106,6 +107,17 @@ function keyRecord(kid: string, state: SigningKeyRecord['state'], createdAt = ne
     createdAt,
     activatedAt: state === 'next' ? null : createdAt,
     retiredAt: state === 'retired' ? createdAt : null,
+  }
+}
+
+const COMMIT_GATE_KEY = 4242
+
+/** Polls `condition` until it holds, failing after a bounded deadline (never a fixed sleep). */
+async function pollUntil(condition: () => Promise<boolean>, what: string, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
@@ -577,6 +589,57 @@ for (const dialect of dialects) {
         assert.equal(collected.length, total, 'the follower saw every event exactly once')
         assert.equal(new Set(collected).size, total)
       })
+
+      if (dialect.name === 'postgres') {
+        it('makes feed events visible in seq order even when a lower seq commits late', async (t) => {
+          const { store, options } = await openFresh(t)
+          // A trigger holds back the commit of 'slow…' events on a gate this test controls, after
+          // the event got its seq: exactly the window in which a later event could overtake it.
+          const admin = new pg.Client({ connectionString: options.databaseUrl })
+          await admin.connect()
+          try {
+            await admin.query(`
+              create function test_commit_gate() returns trigger language plpgsql as $$
+              begin
+                if new.subject like 'slow%' then perform pg_advisory_xact_lock_shared(${COMMIT_GATE_KEY}); end if;
+                return new;
+              end $$;
+              create trigger test_commit_gate after insert on revocation_events
+                for each row execute function test_commit_gate();
+            `)
+            await admin.query(`select pg_advisory_lock(${COMMIT_GATE_KEY})`)
+            const waitingLocks = async () =>
+              Number(
+                (
+                  await admin.query(`
+                    select count(*) as n from pg_locks
+                    where locktype = 'advisory' and not granted
+                      and database = (select oid from pg_database where datname = current_database())`)
+                ).rows[0].n,
+              )
+
+            const slow = store.revokeJti('slow', 1_000, 2_000)
+            await pollUntil(async () => (await waitingLocks()) === 1, 'the slow event waits at the gate')
+            let fastSettled = false
+            const fast = store.revokeJti('fast', 1_000, 2_000).finally(() => (fastSettled = true))
+            // Either the store made the fast event wait for the slow one, or the fast one committed.
+            await pollUntil(async () => fastSettled || (await waitingLocks()) === 2, 'the fast event waits or commits')
+
+            const midway = await store.revocationsSince(0, 100)
+            const cursor = midway.length ? midway[midway.length - 1]!.seq : 0
+            await admin.query(`select pg_advisory_unlock(${COMMIT_GATE_KEY})`)
+            await Promise.all([slow, fast])
+            const rest = await store.revocationsSince(cursor, 100)
+            assert.deepEqual(
+              [...midway, ...rest].map((event) => event.subject),
+              ['slow', 'fast'],
+              'a follower whose cursor passed a seq never misses a lower one',
+            )
+          } finally {
+            await admin.end()
+          }
+        })
+      }
 
       it('prunes expired jtis and events, and never reuses a seq', async (t) => {
         const { store } = await freshAccount(t)
