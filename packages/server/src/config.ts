@@ -6,6 +6,7 @@
  * defaults -> flags/env -> validate -> freeze. Nothing below main.ts and the CLI reads
  * process.env; `buildApp` receives a frozen ServerConfig.
  */
+import { availableParallelism } from 'node:os'
 import { parseCidrList, type Cidr } from './net/cidr.js'
 
 export interface ServerConfig {
@@ -88,7 +89,7 @@ export const DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   maxConnections: 10_000,
   credentialCacheTtlSeconds: 900,
   credentialCacheMaxEntries: 10_000,
-  hashConcurrency: 2,
+  hashConcurrency: availableParallelism(),
   hashQueueMax: 64,
   lockoutThreshold: 10,
   lockoutBaseSeconds: 60,
