@@ -5,7 +5,7 @@ import pg from 'pg'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
-import type { DialectBinding } from '../kysely-store.js'
+import type { DialectBinding } from '../binding.js'
 import { postgresMigrations } from './migrations.js'
 
 export const DEFAULT_POSTGRES_POOL_SIZE = 10

@@ -16,7 +16,7 @@ import {
 } from 'kysely'
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
-import type { DialectBinding } from '../kysely-store.js'
+import type { DialectBinding } from '../binding.js'
 import { sqliteMigrations } from './migrations.js'
 
 export const SQLITE_FILE_NAME = 'bizauth.sqlite'
@@ -86,7 +86,13 @@ export function createSqliteBinding(file: string): DialectBinding {
   const writer = openConnection(file)
   // A second connection for the hot-path read: it sees only committed rows (never the inside
   // of a transaction the writer connection has open) and reuses one prepared statement.
-  const reader = openConnection(file)
+  let reader: BetterSqlite3.Database
+  try {
+    reader = openConnection(file)
+  } catch (error) {
+    writer.close()
+    throw error
+  }
   let findAccount: BetterSqlite3.Statement<[string], AccountRow> | undefined
 
   return {
