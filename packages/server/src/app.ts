@@ -2,7 +2,7 @@
  * buildApp(config, services): the Fastify application. It never listens, so tests inject
  * into it or put it behind a real socket themselves; main.ts does the listening.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
@@ -46,7 +46,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // A request in flight when SIGTERM arrives finishes; Fastify's default 503 body is not the contract's.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    disableRequestLogging: true,
+    // Access logs cost more than the token itself on the warm path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 },
     // Malformed URLs are resources that do not exist; Fastify's own 400 body is not the contract's.
