@@ -44,7 +44,6 @@ export interface ServerConfig {
   ipBlockSeconds: number
   issuanceRatePerMinute: number
   uniformAuthErrors: boolean
-  redisUrl: string | undefined
   // --- keys ---
   keyRotationIntervalDays: number
   keyPromotionDelaySeconds: number
@@ -99,7 +98,6 @@ export const DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   ipBlockSeconds: 300,
   issuanceRatePerMinute: 600,
   uniformAuthErrors: false,
-  redisUrl: undefined,
   keyRotationIntervalDays: 30,
   keyPromotionDelaySeconds: 600,
   keyRefreshSeconds: 5,
@@ -118,7 +116,7 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
   S({ key: 'tlsKey', flag: 'tls-key', env: 'BIZAUTH_TLS_KEY', kind: 'string', description: 'PEM private key file for --tls-cert.' }),
   S({ key: 'logLevel', flag: 'log-level', env: 'BIZAUTH_LOG_LEVEL', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'Log level (logs are JSON lines on stdout).' }),
   S({ key: 'signingAlgorithm', flag: 'signing-alg', env: 'BIZAUTH_SIGNING_ALG', kind: 'choice', choices: ['EdDSA', 'ES256', 'HS256'], description: 'Algorithm of newly created signing keys.' }),
-  S({ key: 'bodyLimitBytes', flag: 'body-limit', env: 'BIZAUTH_BODY_LIMIT', kind: 'integer', min: 0, description: 'Largest request body accepted, in bytes (bodies are ignored; larger ones get 400).' }),
+  S({ key: 'bodyLimitBytes', flag: 'body-limit', env: 'BIZAUTH_BODY_LIMIT', kind: 'integer', min: 0, description: 'Largest request body accepted, in bytes (bodies are ignored; larger ones get 413).' }),
   S({ key: 'maxHeaderBytes', flag: 'max-header-size', env: 'BIZAUTH_MAX_HEADER_SIZE', kind: 'integer', min: 1024, description: 'Largest request header block, in bytes (larger gets 431).' }),
   S({ key: 'headersTimeoutMs', flag: 'headers-timeout', env: 'BIZAUTH_HEADERS_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds a client may take to send its headers.' }),
   S({ key: 'requestTimeoutMs', flag: 'request-timeout', env: 'BIZAUTH_REQUEST_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds a client may take to send a whole request.' }),
@@ -136,7 +134,6 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
   S({ key: 'ipBlockSeconds', flag: 'ip-block-seconds', env: 'BIZAUTH_IP_BLOCK_SECONDS', kind: 'integer', min: 1, description: 'How long a blocked client IP gets 3008.' }),
   S({ key: 'issuanceRatePerMinute', flag: 'issuance-rate', env: 'BIZAUTH_ISSUANCE_RATE', kind: 'integer', min: 0, description: 'Tokens one account may be issued per minute (token bucket; 0: unlimited).' }),
   S({ key: 'uniformAuthErrors', flag: 'uniform-auth-errors', env: 'BIZAUTH_UNIFORM_AUTH_ERRORS', kind: 'boolean', description: 'Answer 3001 instead of 3006/3007, in equal time (hides which accounts exist).' }),
-  S({ key: 'redisUrl', flag: 'redis-url', env: 'BIZAUTH_REDIS_URL', kind: 'string', description: 'redis://… to share limit counters between instances (default: in memory).' }),
   S({ key: 'keyRotationIntervalDays', flag: 'key-rotation-days', env: 'BIZAUTH_KEY_ROTATION_DAYS', kind: 'integer', min: 0, description: 'Rotate the signing key automatically every N days (0: never).' }),
   S({ key: 'keyPromotionDelaySeconds', flag: 'key-promotion-delay', env: 'BIZAUTH_KEY_PROMOTION_DELAY', kind: 'integer', min: 0, description: 'Seconds a new key is published before it signs, so verifiers see it first.' }),
   S({ key: 'keyRefreshSeconds', flag: 'key-refresh', env: 'BIZAUTH_KEY_REFRESH', kind: 'integer', min: 1, description: 'Seconds between reloads of the key set from the store.' }),

@@ -16,7 +16,6 @@ const VALUE_NAMES: Partial<Record<string, string>> = {
   'trust-proxy': 'CIDR[,CIDR...]',
   'tls-cert': 'FILE',
   'tls-key': 'FILE',
-  'redis-url': 'URL',
 }
 
 function settingOption(spec: SettingSpec): OptionSpec {
