@@ -57,10 +57,13 @@ async function sendAndReadBody(request: TokenRequest, signal: AbortSignal): Prom
   }
 }
 
-/** A short reason without echoing the request: error messages of fetch never hold our headers. */
+/**
+ * A short reason, such as "fetch failed (ECONNREFUSED)" or "fetch failed (SELF_SIGNED_CERT_IN_CHAIN)".
+ * fetch's errors name the failure, never our headers, so no credential can leak through them.
+ */
 function describeNetworkFailure(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause
-  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined
   const message = error instanceof Error ? error.message : 'unknown failure'
-  return code === undefined ? `the token request failed: ${message}` : `the token request failed: ${message} (${code})`
+  return detail === undefined ? `the token request failed: ${message}` : `the token request failed: ${message} (${detail})`
 }

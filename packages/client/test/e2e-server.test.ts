@@ -180,5 +180,6 @@ describe('end to end against bizauth serve over HTTPS with a private CA', () => 
     const client = new TokenClient({ account: ACCOUNT, password: PASSWORD, baseUrl: server!.url, retries: 0 })
     const error = await rejectionOf(client.getToken())
     assert.equal(error.code, 'NETWORK')
+    assert.match(error.description, /CERT|VERIFY|SIGNATURE|ISSUER/, 'the failure is the certificate check')
   })
 })
