@@ -8,10 +8,13 @@ import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { ServerConfig } from './config.js'
-import { NotFoundError } from './errors.js'
+import { ContractError, NotFoundError } from './errors.js'
 import { handleClientError } from './http/client-error.js'
 import { errorHandler, sendContractError } from './http/render-error.js'
 import { registerHealthRoutes } from './http/routes/health.js'
+import { registerIntrospectRoute } from './http/routes/introspect.js'
+import { registerRevocationsRoute } from './http/routes/revocations.js'
+import { registerRevokeRoute } from './http/routes/revoke.js'
 import { registerJwksRoute } from './http/routes/jwks.js'
 import { registerMetricsRoute } from './http/routes/metrics.js'
 import { registerTokenRoute } from './http/routes/token.js'
@@ -24,7 +27,17 @@ export interface AppOptions {
 /** The Node server with every limit of issue 3 §5 applied, plain or TLS. */
 function serverFactory(config: ServerConfig): FastifyServerFactory {
   return (handler) => {
-    const common = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: config.requestTimeoutMs, keepAliveTimeout: config.keepAliveTimeoutMs }
+    // Node enforces headersTimeout/requestTimeout only when it sweeps its connections, every
+    // 30 s by default: a 10 s limit would really be up to 40 s. Sweep at a quarter of the limit.
+    const connectionsCheckingInterval = Math.max(10, Math.min(1000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4)))
+    const common = {
+      maxHeaderSize: config.maxHeaderBytes,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval,
+      // Node answers a missing Host with a bare 400 and no body; the hook in buildApp answers it in the contract's form.
+      requireHostHeader: false,
+    }
     const server: Server =
       config.tlsCert !== undefined && config.tlsKey !== undefined
         ? createHttpsServer({ ...common, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
@@ -60,11 +73,20 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_request, reply) => sendContractError(reply, NotFoundError()))
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return sendContractError(reply, new ContractError('3001', 'The request could not be read: HTTP/1.1 requires a Host header.'))
+    }
+  })
 
   registerTokenRoute(app, services)
   registerHealthRoutes(app, services)
   registerJwksRoute(app, services)
   registerMetricsRoute(app, services)
+  registerIntrospectRoute(app, services)
+  registerRevokeRoute(app, services)
+  registerRevocationsRoute(app, services)
 
   app.addHook('onReady', async () => {
     app.server.removeAllListeners('clientError')
