@@ -12,6 +12,9 @@ import { ContractError, NotFoundError } from './errors.js'
 import { handleClientError } from './http/client-error.js'
 import { errorHandler, sendContractError } from './http/render-error.js'
 import { registerHealthRoutes } from './http/routes/health.js'
+import { registerIntrospectRoute } from './http/routes/introspect.js'
+import { registerRevocationsRoute } from './http/routes/revocations.js'
+import { registerRevokeRoute } from './http/routes/revoke.js'
 import { registerJwksRoute } from './http/routes/jwks.js'
 import { registerMetricsRoute } from './http/routes/metrics.js'
 import { registerTokenRoute } from './http/routes/token.js'
@@ -81,6 +84,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerHealthRoutes(app, services)
   registerJwksRoute(app, services)
   registerMetricsRoute(app, services)
+  registerIntrospectRoute(app, services)
+  registerRevokeRoute(app, services)
+  registerRevocationsRoute(app, services)
 
   app.addHook('onReady', async () => {
     app.server.removeAllListeners('clientError')

@@ -14,10 +14,17 @@ import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
 import { Limits } from './limits/limits.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { RevocationFollower } from './revocation/revocation-follower.js'
+import { RevocationState } from './revocation/revocation-state.js'
+import { TokenVerifier } from './tokens/verify-token.js'
 import type { Store } from './store/store.js'
 
 /** Retired keys stay published this long past the last token they signed. */
 export const CLOCK_SKEW_SECONDS = 300
+/** Revocations made elsewhere (CLI, other instances) reach this instance within about this long. */
+const REVOCATION_POLL_MS = 1000
+/** Expired revocations are pruned from the store about this often. */
+const REVOCATION_PRUNE_MS = 10 * 60 * 1000
 
 export interface Services {
   config: ServerConfig
@@ -29,6 +36,11 @@ export interface Services {
   authenticator: Authenticator
   keys: KeyRing
   metrics: Metrics
+  /** What this instance knows is revoked, fed by `revocationFollower` and local revocations. */
+  revocations: RevocationState
+  revocationFollower: RevocationFollower
+  /** Verifies our own tokens (introspection, revoke) with a cache of verified tokens. */
+  tokenVerifier: TokenVerifier
   /** Stops timers; the store is closed by its owner. */
   stop(): Promise<void>
 }
@@ -72,6 +84,21 @@ export async function createServices(config: ServerConfig, store: Store, options
     onError: logError('signing key refresh failed'),
   })
   keys.start()
+  const revocations = new RevocationState()
+  const revocationFollower = new RevocationFollower(store, revocations, {
+    pollIntervalMs: REVOCATION_POLL_MS,
+    pruneIntervalMs: REVOCATION_PRUNE_MS,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    onError: logError('revocation feed poll failed'),
+  })
+  try {
+    await revocationFollower.start()
+  } catch (error) {
+    keys.stop()
+    throw error
+  }
+  const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
   const metrics = createMetrics(hashQueue, credentialCache, { defaultMetrics: options.defaultMetrics ?? false })
 
   return {
@@ -84,8 +111,12 @@ export async function createServices(config: ServerConfig, store: Store, options
     authenticator,
     keys,
     metrics,
+    revocations,
+    revocationFollower,
+    tokenVerifier,
     async stop() {
       keys.stop()
+      revocationFollower.stop()
       await counters.close?.()
     },
   }
