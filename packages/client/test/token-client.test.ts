@@ -329,18 +329,37 @@ describe('client.fetch', () => {
     assert.equal(service.tokenRequests, 2)
   })
 
+  test('a stream body cannot be sent twice: the rejection is thrown as retryable and the token dropped', async () => {
+    service = await startFakeTokenService()
+    const { client } = clientFor(service)
+    const before = await client.getToken()
+    service.validTokens.delete(before.accessToken)
+    const body = new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode('payload')); controller.close() } })
+    const error = await rejectionOf(client.fetch(`${service.url}/v3/message`, { method: 'POST', body, duplex: 'half' } as RequestInit))
+    assert.equal(error.code, '3002')
+    assert.equal(error.retryable, true)
+    assert.equal(service.apiRequests, 1)
+    assert.notEqual((await client.getToken()).accessToken, before.accessToken)
+    assert.equal(service.tokenRequests, 2)
+  })
+
   test('other answers, 401 included, are returned untouched with their body unread', async () => {
     service = await startFakeTokenService()
     const { client } = clientFor(service, {
       fetch: async (input, init) => {
-        if (String(input instanceof Request ? input.url : input).endsWith('/v1/token')) return fetch(input, init)
+        const url = String(input instanceof Request ? input.url : input)
+        if (url.endsWith('/v1/token')) return fetch(input, init)
+        if (url.endsWith('/unauthorized')) return new Response('{"code":"3002","description":"not ours"}', { status: 401 })
         return new Response('{"code":"2000","description":"message invalid"}', { status: 400 })
       },
     })
-    const response = await client.fetch(`${service.url}/v3/message`)
-    assert.equal(response.status, 400)
-    assert.equal((await response.json()).code, '2000')
-    assert.equal(service.tokenRequests, 1)
+    const invalid = await client.fetch(`${service.url}/v3/message`)
+    assert.equal(invalid.status, 400)
+    assert.equal((await invalid.json()).code, '2000')
+    const unauthorized = await client.fetch(`${service.url}/unauthorized`)
+    assert.equal(unauthorized.status, 401)
+    assert.equal((await unauthorized.json()).code, '3002')
+    assert.equal(service.tokenRequests, 1, 'neither answer caused a refresh')
   })
 })
 
