@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path'
 import { DEFAULTS, STORE_SETTINGS } from '../config.js'
-import { openStore } from '../store/open.js'
 import type { Store } from '../store/store.js'
 import { stringOption, type CommandContext, type OptionSpec } from './command.js'
 import { CliError } from './errors.js'
@@ -72,6 +71,9 @@ export async function withStore<T>(context: CommandContext, work: (store: Store)
 export async function openMigratedStore(location: StoreLocation): Promise<Store> {
   let store: Store | undefined
   try {
+    // Imported here, not at the top: the database drivers are the slow part of starting the
+    // CLI, and `--help` or a usage error should not wait for them.
+    const { openStore } = await import('../store/open.js')
     store = await openStore(location.databaseUrl ? { databaseUrl: location.databaseUrl } : { dataDir: location.dataDir })
     await store.migrate()
     return store
