@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { tokenInvalid } from '../errors.js'
 
 /** A compact JWS (RFC 7515 §7.1) split into its parts; nothing in it is trusted yet. */
@@ -10,7 +11,6 @@ export interface CompactJws {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Splits and strictly decodes a compact JWS. Throws 3002 for every structural problem. */
 export function parseCompactJws(token: string): CompactJws {
@@ -33,9 +33,11 @@ export function parseCompactJws(token: string): CompactJws {
 /** Decodes a JSON object segment (the JOSE header or, after the signature check, the claims). */
 export function decodeJsonSegment(segment: string): Record<string, unknown> {
   const bytes = decodeBase64url(segment)
+  // RFC 8259 §8.1: JSON is UTF-8; invalid sequences are refused, not replaced with U+FFFD.
+  if (!isUtf8(bytes)) throw tokenInvalid('bad_json')
   let value: unknown
   try {
-    value = JSON.parse(utf8.decode(bytes))
+    value = JSON.parse(bytes.toString('utf8'))
   } catch {
     throw tokenInvalid('bad_json')
   }
