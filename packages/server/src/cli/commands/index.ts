@@ -9,4 +9,6 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   serve: () => import('./serve.js').then((m) => m.default),
   migrate: () => import('./migrate.js').then((m) => m.default),
   account: () => import('./account/index.js').then((m) => m.default),
+  keys: () => import('./keys/index.js').then((m) => m.default),
+  token: () => import('./token/index.js').then((m) => m.default),
 }

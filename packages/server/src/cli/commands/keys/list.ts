@@ -1,0 +1,52 @@
+import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { JSON_OPTION } from '../account/shared.js'
+import { PROMOTION_DELAY_SPEC, keyJson, keySettings } from './shared.js'
+
+const STATE_ORDER = { next: 0, current: 1, retired: 2 } as const
+
+export default defineCommand({
+  name: 'list',
+  summary: 'List every signing key with its state and dates (never key material).',
+  description:
+    'States: next (published, not yet signing), current (signing), retired (published until the\n' +
+    'last token it signed has expired, plus a 300 s clock-skew margin; then removed).',
+  options: {
+    json: JSON_OPTION,
+    'key-promotion-delay': {
+      type: 'string',
+      valueName: 'N',
+      description: `${PROMOTION_DELAY_SPEC.description} Used to show when a next key is promoted.`,
+      env: PROMOTION_DELAY_SPEC.env,
+      defaultText: '600',
+    },
+    ...STORE_OPTIONS,
+  },
+  async run(context) {
+    const { promotionDelaySeconds } = keySettings(context, { 'key-promotion-delay': stringOption(context, 'key-promotion-delay') })
+    const records = await withStore(context, (store) => store.listKeys())
+    const keys = records
+      .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.createdAt.getTime() - a.createdAt.getTime())
+      .map((record) => keyJson(record, promotionDelaySeconds))
+    if (booleanOption(context, 'json')) {
+      printLine(context, JSON.stringify(keys, null, 2))
+      return
+    }
+    if (keys.length === 0) {
+      printLine(context, 'no signing keys yet; the server creates the first one at start (or run "bizauth keys rotate --now")')
+      return
+    }
+    const rows = keys.map((key) => [
+      key.kid,
+      key.alg,
+      key.state,
+      key.createdAt,
+      key.activatedAt ?? '-',
+      key.retiredAt ?? '-',
+      key.promotesAt ? `promoted after ${key.promotesAt}` : key.removedAfter ? `removed after ${key.removedAfter}` : '-',
+    ])
+    const table = [['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'NEXT STEP'], ...rows]
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
+    for (const row of table) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+  },
+})

@@ -1,0 +1,88 @@
+/**
+ * What the keys sub-commands share: the key life-cycle dates an operator wants to see, and the
+ * key encryption read from BIZAUTH_KEY_ENCRYPTION_KEY (environment only: never argv).
+ */
+import { ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig } from '../../../config.js'
+import { KeyEncryptionError, createKeyEncryption, isSealed, type KeyEncryption } from '../../../keys/key-encryption.js'
+import { loadKey } from '../../../keys/key-material.js'
+import type { KeyAlgorithm, SigningKeyRecord, Store } from '../../../store/store.js'
+import type { CommandContext } from '../../command.js'
+import { CliError } from '../../errors.js'
+
+/** The server's token lifetime and clock-skew margin (services.ts): a retired key outlives both. */
+const TOKEN_LIFETIME_SECONDS = DEFAULTS.tokenTtlSeconds
+const CLOCK_SKEW_SECONDS = 300
+
+export interface KeyJson {
+  kid: string
+  alg: KeyAlgorithm
+  state: SigningKeyRecord['state']
+  createdAt: string
+  activatedAt: string | null
+  retiredAt: string | null
+  /** next keys: when a running server promotes it (with the promotion delay in effect here). */
+  promotesAt: string | null
+  /** retired keys: when it stops being published (the last token it signed has expired, plus skew). */
+  removedAfter: string | null
+}
+
+export function keyJson(key: SigningKeyRecord, promotionDelaySeconds: number): KeyJson {
+  const iso = (date: Date | null) => (date ? date.toISOString() : null)
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    createdAt: key.createdAt.toISOString(),
+    activatedAt: iso(key.activatedAt),
+    retiredAt: iso(key.retiredAt),
+    promotesAt: key.state === 'next' ? new Date(key.createdAt.getTime() + promotionDelaySeconds * 1000).toISOString() : null,
+    removedAfter:
+      key.state === 'retired' && key.retiredAt
+        ? new Date(key.retiredAt.getTime() + (TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000).toISOString()
+        : null,
+  }
+}
+
+/** The settings of `serve` this command honours, resolved the same way (flag, then env, then default). */
+export function keySettings(context: CommandContext, flags: Record<string, string | undefined>): { algorithm: KeyAlgorithm | undefined; promotionDelaySeconds: number } {
+  const names = ['BIZAUTH_SIGNING_ALG', 'BIZAUTH_KEY_PROMOTION_DELAY']
+  const env: Record<string, string | undefined> = {}
+  for (const name of names) env[name] = context.io.env[name]
+  try {
+    const config = resolveServerConfig(flags, env)
+    const algorithmGiven = flags['signing-alg'] !== undefined || (env.BIZAUTH_SIGNING_ALG ?? '') !== ''
+    return { algorithm: algorithmGiven ? config.signingAlgorithm : undefined, promotionDelaySeconds: config.keyPromotionDelaySeconds }
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message)
+    throw error
+  }
+}
+
+export const SIGNING_ALG_SPEC = SERVE_SETTINGS.find((spec) => spec.key === 'signingAlgorithm')!
+export const PROMOTION_DELAY_SPEC = SERVE_SETTINGS.find((spec) => spec.key === 'keyPromotionDelaySeconds')!
+
+/**
+ * The encryption the store's keys need. Refuses to add a plaintext key beside encrypted ones,
+ * and proves a given key opens the stored ones before anything is written.
+ */
+export async function keyEncryptionFor(context: CommandContext, store: Store): Promise<KeyEncryption> {
+  const secret = context.io.env[SECRET_ENV.keyEncryptionKey.env]
+  let encryption: KeyEncryption
+  try {
+    encryption = createKeyEncryption(secret === '' ? undefined : secret)
+  } catch (error) {
+    if (error instanceof KeyEncryptionError) throw new CliError(error.message)
+    throw error
+  }
+  const sealed = (await store.listKeys()).filter((key) => isSealed(key.privateMaterial))
+  if (sealed.length > 0 && !encryption.enabled) {
+    throw new CliError(`the signing keys in the store are encrypted: set ${SECRET_ENV.keyEncryptionKey.env} to the key they were encrypted with (nothing changed)`)
+  }
+  try {
+    if (sealed[0]) await loadKey(sealed[0], encryption)
+  } catch (error) {
+    if (error instanceof KeyEncryptionError) throw new CliError(`${error.message} (nothing changed)`)
+    throw error
+  }
+  return encryption
+}

@@ -1,0 +1,71 @@
+/**
+ * `bizauth token revoke <jti-or-token>`. A whole token is read without verifying it (the
+ * operator revokes whatever it names; a forged one names nothing of value): its jti and exp.
+ * A bare jti is kept as long as any token can live: now + 24 h + the clock-skew margin.
+ *
+ * A token is a secret: `-` reads it from stdin instead of argv, and it is never printed.
+ */
+import type { CliIo } from '../../io.js'
+import { defineCommand, printLine } from '../../command.js'
+import { CliError } from '../../errors.js'
+import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { revokeTokenById } from '../../../revocation/revoke-token.js'
+
+const TOKEN_LIFETIME_SECONDS = 86_400
+const CLOCK_SKEW_SECONDS = 300
+const JTI = /^[A-Za-z0-9_-]{1,128}$/
+/** Far beyond any real token; a mistaken `< bigfile` is refused, not read whole. */
+const MAX_INPUT_BYTES = 16 * 1024
+
+async function readTokenFromStdin(stdin: CliIo['stdin']): Promise<string> {
+  let text = ''
+  for await (const chunk of stdin) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8')
+    if (text.length > MAX_INPUT_BYTES) throw new CliError(`stdin holds more than ${MAX_INPUT_BYTES} bytes; give one token on the first line`)
+    if (text.includes('\n')) break
+  }
+  return text.split(/\r?\n/)[0] ?? ''
+}
+
+export interface RevocationTarget {
+  jti: string
+  /** When the token expires (or, for a bare jti, the latest it can). */
+  exp: number
+}
+
+export function revocationTarget(text: string, nowSeconds = Math.floor(Date.now() / 1000)): RevocationTarget {
+  const value = text.trim()
+  if (JTI.test(value)) return { jti: value, exp: nowSeconds + TOKEN_LIFETIME_SECONDS }
+  const parts = value.split('.')
+  if (parts.length !== 3) throw new CliError('give a token (three dot-separated parts) or its jti (base64url), or "-" to read it from stdin')
+  let claims: { jti?: unknown; exp?: unknown }
+  try {
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as typeof claims
+  } catch {
+    throw new CliError('the token\'s payload is not base64url JSON; give its jti instead')
+  }
+  if (typeof claims?.jti !== 'string' || !JTI.test(claims.jti)) throw new CliError('the token carries no usable jti; nothing revoked')
+  // Unverified, so bounded: no token of ours lives past now + 24 h, and a forged exp must not
+  // keep a row forever.
+  const latest = nowSeconds + TOKEN_LIFETIME_SECONDS
+  const exp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.min(Math.floor(claims.exp), latest) : latest
+  return { jti: claims.jti, exp }
+}
+
+export default defineCommand({
+  name: 'revoke',
+  summary: 'Revoke one access token, given as the token itself or its jti ("-": read it from stdin).',
+  description:
+    'Running servers and verifiers that follow the revocation feed reject the token within seconds.\n' +
+    'The revocation is forgotten once the token would have expired.',
+  positionals: [{ name: 'JTI-OR-TOKEN', description: 'The token, its jti, or "-" to read either from the first line of stdin (keeps the token out of argv).' }],
+  options: { ...STORE_OPTIONS },
+  examples: ['bizauth token revoke WAQ3qnDnNOHkNwY_nWCZCg', 'printf %s "$TOKEN" | bizauth token revoke -'],
+  async run(context) {
+    const given = context.args['JTI-OR-TOKEN'] ?? ''
+    const text = given === '-' ? await readTokenFromStdin(context.io.stdin) : given
+    const target = revocationTarget(text)
+    await withStore(context, (store) => revokeTokenById(store, target.jti, target.exp, CLOCK_SKEW_SECONDS))
+    printLine(context, `revoked token ${target.jti} (kept until ${new Date((target.exp + CLOCK_SKEW_SECONDS) * 1000).toISOString()})`)
+  },
+})
