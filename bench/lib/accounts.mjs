@@ -1,0 +1,45 @@
+/**
+ * Creates the bench's accounts straight through the store, before any server starts.
+ *
+ * Running `bizauth account create` per account would cost a process start and an argon2id
+ * hash each (thousands of seconds for the cold path's pool). Instead one password is hashed
+ * once with the server's default argon2id parameters and every account shares that hash:
+ * the server cannot tell, since each account still costs one full argon2id check on first use.
+ */
+import { randomBytes } from 'node:crypto'
+import { serverModule } from './paths.mjs'
+
+/** A fresh random password for this run; it lives only in this process's memory and request headers. */
+export function benchPassword() {
+  return randomBytes(18).toString('base64url')
+}
+
+/**
+ * @param {string} dataDir  the SQLite data directory the servers will use
+ * @param {string} password
+ * @param {Array<{ id: string, allowedIps: string[] }>} accounts
+ * @returns {Promise<{ seconds: number, hashParameters: object }>}
+ */
+export async function seedAccounts(dataDir, password, accounts) {
+  const { openStore } = await import(serverModule('store/open.js'))
+  const { PasswordHasher } = await import(serverModule('accounts/passwords.js'))
+  const { DEFAULTS } = await import(serverModule('config.js'))
+  const started = performance.now()
+  const hasher = new PasswordHasher(DEFAULTS.argon2)
+  const passwordHash = await hasher.hash(password)
+  const store = await openStore({ dataDir })
+  try {
+    await store.migrate()
+    for (const { id, allowedIps } of accounts) {
+      await store.createAccount({ id, passwordHash, allowedIps })
+    }
+  } finally {
+    await store.close()
+  }
+  return { seconds: (performance.now() - started) / 1000, hashParameters: { ...DEFAULTS.argon2 } }
+}
+
+/** `Basic base64(account:password)` (RFC 7617). */
+export function basicAuthorization(account, password) {
+  return `Basic ${Buffer.from(`${account}:${password}`, 'utf8').toString('base64')}`
+}

@@ -1,0 +1,155 @@
+/**
+ * Child processes of the bench: `bizauth serve`, the raw node:http server and the flood
+ * generator. Each runs in its own process so that the load generator (autocannon, in the
+ * bench process) and the server under test never share an event loop.
+ *
+ * Every child started here is remembered and killed if the bench exits early, so a crashed
+ * bench leaves no server behind.
+ */
+import { fork, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { BIZAUTH_BIN } from './paths.mjs'
+
+const running = new Set()
+
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGKILL')
+    process.exit(130)
+  })
+}
+
+function track(child) {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
+}
+
+/** Waits for `predicate(line)` on the child's stdout; rejects if the child exits or the deadline passes. */
+function waitForLine(child, predicate, { deadlineMs, describe }) {
+  return new Promise((resolve, reject) => {
+    const stderr = []
+    child.stderr?.on('data', (chunk) => {
+      stderr.push(chunk)
+      if (stderr.length > 50) stderr.shift()
+    })
+    const lines = createInterface({ input: child.stdout })
+    const timer = setTimeout(() => finish(new Error(`${describe} did not start within ${deadlineMs} ms`)), deadlineMs)
+    const onExit = (code, signal) =>
+      finish(new Error(`${describe} exited (${signal ?? code}) before it was ready: ${Buffer.concat(stderr).toString().slice(-2000)}`))
+    child.once('exit', onExit)
+    lines.on('line', (line) => {
+      const value = predicate(line)
+      if (value !== undefined) finish(undefined, value)
+    })
+    let done = false
+    function finish(error, value) {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      // Keep draining stdout/stderr so a chatty child never blocks on a full pipe.
+      lines.removeAllListeners('line')
+      lines.on('line', () => {})
+      if (error) {
+        child.kill('SIGKILL')
+        reject(error)
+      } else resolve(value)
+    }
+  })
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after `graceMs`. Resolves when it has exited. */
+export function stopChild(child, graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+/**
+ * Starts `bizauth serve` on 127.0.0.1 and a free port with the given data directory and extra flags.
+ * Resolves to { url, child, stop } once the server has logged its "listening" line.
+ */
+export async function startBizauth({ dataDir, flags = [], env = {} }) {
+  const args = [BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags]
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
+  const url = await waitForLine(
+    child,
+    (line) => {
+      try {
+        const entry = JSON.parse(line)
+        return entry.msg === 'listening' && typeof entry.url === 'string' ? entry.url : undefined
+      } catch {
+        return undefined
+      }
+    },
+    { deadlineMs: 30_000, describe: `bizauth serve ${flags.join(' ')}` },
+  )
+  return { url, child, stop: () => stopChild(child) }
+}
+
+/**
+ * Forks an ESM module with an IPC channel; sends it `init` and resolves with the child's first
+ * message of type `ready`. The module answers `{ type: 'ready', ... }` or `{ type: 'error', message }`.
+ */
+export function forkWorker(modulePath, init, { deadlineMs = 30_000 } = {}) {
+  const child = track(fork(modulePath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${modulePath} was not ready within ${deadlineMs} ms`)), deadlineMs)
+    const onExit = (code, signal) => fail(new Error(`${modulePath} exited (${signal ?? code}) before it was ready`))
+    const onMessage = (message) => {
+      if (message?.type === 'ready') {
+        cleanup()
+        resolve({ child, ready: message })
+      } else if (message?.type === 'error') fail(new Error(message.message))
+    }
+    function cleanup() {
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      child.off('message', onMessage)
+    }
+    function fail(error) {
+      cleanup()
+      child.kill('SIGKILL')
+      reject(error)
+    }
+    child.once('exit', onExit)
+    child.on('message', onMessage)
+    child.send({ type: 'init', ...init })
+  })
+}
+
+/** Sends `message` to a forked worker and resolves with its next message of type `replyType`. */
+export function ask(child, message, replyType, { deadlineMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`no ${replyType} from worker within ${deadlineMs} ms`)), deadlineMs)
+    const onExit = (code, signal) => fail(new Error(`worker exited (${signal ?? code}) before answering ${replyType}`))
+    const onMessage = (reply) => {
+      if (reply?.type === replyType) {
+        cleanup()
+        resolve(reply)
+      } else if (reply?.type === 'error') fail(new Error(reply.message))
+    }
+    function cleanup() {
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      child.off('message', onMessage)
+    }
+    function fail(error) {
+      cleanup()
+      reject(error)
+    }
+    child.once('exit', onExit)
+    child.on('message', onMessage)
+    child.send(message)
+  })
+}

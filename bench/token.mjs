@@ -1,0 +1,285 @@
+/**
+ * Benchmarks of POST /v1/token (issue 2 §6, issue 3 "Benchmark"), all in one run so the
+ * figures can be compared as ratios on a noisy shared machine:
+ *
+ *   raw     a bare node:http server answering a body of the same shape and size (the yardstick)
+ *   warm    one account issuing again and again (credential cache hits), --issuance-rate 0
+ *   bucket  the same with the default per-account bucket (600/min): what one account really gets
+ *   spread  requests spread over 1,000 accounts (default settings), after one first contact each
+ *   cold    every request a new account, so every request pays one argon2id check; compared
+ *           with the hash-bound limit (cores / time of one check) measured in the same run
+ *   flood   honest clients (one address, via --trust-proxy and X-Forwarded-For) alone, then
+ *           again while a flood of wrong passwords and unknown accounts from random addresses runs
+ *
+ * Every server and the flood generator are child processes; autocannon for the measured
+ * clients runs here. Every server is a fresh process, so no run inherits another's cache.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.mjs'
+import { ask, forkWorker, startBizauth, stopChild } from './lib/children.mjs'
+import { round, runLoad } from './lib/load.mjs'
+
+export const TOKEN_SCENARIOS = ['raw', 'warm', 'bucket', 'spread', 'cold', 'flood']
+
+const CONNECTIONS = 50
+const HONEST_CONNECTIONS = 10
+const FLOOD_CONNECTIONS = 40
+const SPREAD_ACCOUNTS = 1000
+const HONEST_ADDRESS = '198.51.100.10'
+const DEFAULT_BUCKET_PER_MINUTE = 600
+const WARM_UP_SECONDS = 1
+
+const workerPath = (name) => fileURLToPath(new URL(`./lib/${name}`, import.meta.url))
+
+/**
+ * @param {{ seconds: number, selected: (name: string) => boolean, log: (line: string) => void }} options
+ * @returns {Promise<{ runs: object, hashBound?: object, notes: string[], failures: object[] }>}
+ */
+export async function runTokenBench({ seconds, selected, log }) {
+  const wanted = TOKEN_SCENARIOS.filter(selected)
+  const result = { runs: {}, notes: [], failures: [] }
+  if (wanted.length === 0) return result
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'bizauth-bench-'))
+  const password = benchPassword()
+  const auth = (account) => basicAuthorization(account, password)
+  try {
+    // --- the hash-bound limit, measured first, with no server running ------------------------
+    if (selected('cold')) {
+      log('argon2id: timing checks with the default parameters in a child process (no server running)…')
+      const { ready } = await forkWorker(workerPath('argon2-worker.mjs'), { checks: 40 }, { deadlineMs: 120_000 })
+      result.hashBound = {
+        parameters: ready.parameters,
+        cores: ready.cores,
+        checkMs: round(ready.meanMs, 2),
+        medianCheckMs: round(ready.medianMs, 2),
+        limitPerSecond: round((ready.cores * 1000) / ready.meanMs, 1),
+        measuredParallelPerSecond: round(ready.parallelPerSecond, 1),
+      }
+      log(`  one check ${result.hashBound.checkMs} ms (median ${result.hashBound.medianCheckMs}); limit ${ready.cores} cores / check = ${result.hashBound.limitPerSecond}/s; all cores hashing measured ${result.hashBound.measuredParallelPerSecond}/s`)
+    }
+
+    // --- accounts --------------------------------------------------------------------------------
+    // Enough cold accounts that none repeats within the run even at twice the expected rate.
+    const coldExpected = result.hashBound ? result.hashBound.limitPerSecond : 250
+    const coldCount = selected('cold') ? Math.max(4000, Math.ceil(coldExpected * 2 * (seconds + WARM_UP_SECONDS)) + CONNECTIONS) : 0
+    const accounts = [
+      { id: 'bench-warm', allowedIps: ['127.0.0.1/32'] },
+      ...(selected('spread') ? range(SPREAD_ACCOUNTS).map((i) => ({ id: spreadId(i), allowedIps: ['127.0.0.1/32'] })) : []),
+      ...range(coldCount).map((i) => ({ id: coldId(i), allowedIps: ['127.0.0.1/32'] })),
+      { id: 'bench-honest', allowedIps: [`${HONEST_ADDRESS}/32`] },
+      // The flood's real account accepts any address, so wrong passwords reach the password check.
+      { id: 'bench-victim', allowedIps: ['0.0.0.0/0'] },
+    ]
+    log(`accounts: creating ${accounts.length} through the store (one shared argon2id hash)…`)
+    const seeded = await seedAccounts(dataDir, password, accounts)
+    log(`  done in ${round(seeded.seconds, 1)} s`)
+
+    const scenario = async (name, body) => {
+      try {
+        await body()
+      } catch (error) {
+        result.failures.push({ scenario: name, message: error.message })
+        log(`!! ${name} crashed: ${error.stack ?? error.message}`)
+      }
+    }
+
+    // --- raw and warm ----------------------------------------------------------------------------
+    if (selected('raw') || selected('warm')) {
+      await scenario('raw+warm', async () => {
+        const server = await startBizauth({ dataDir, flags: ['--issuance-rate', '0'] })
+        try {
+          const probe = await probeToken(server.url, auth('bench-warm'))
+          if (selected('raw')) {
+            const { child, ready } = await forkWorker(workerPath('raw-server-worker.mjs'), { body: fakeTokenBody(probe.body), headers: probe.headers })
+            try {
+              log(`raw: node:http answering a ${probe.body.length}-byte body, ${CONNECTIONS} connections, ${seconds} s`)
+              await runLoad({ url: ready.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS })
+              result.runs.raw = await runLoad({ url: ready.url, connections: CONNECTIONS, seconds })
+            } finally {
+              await stopChild(child)
+            }
+            log(`  ${line(result.runs.raw)}`)
+          }
+          if (selected('warm')) {
+            log(`warm: one account, the right password again and again (--issuance-rate 0), ${CONNECTIONS} connections, ${seconds} s`)
+            const headers = { authorization: auth('bench-warm') }
+            await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
+            result.runs.warm = await runLoad({ url: server.url, connections: CONNECTIONS, seconds, headers })
+            log(`  ${line(result.runs.warm)}`)
+          }
+        } finally {
+          await server.stop()
+        }
+      })
+    }
+
+    // --- the default bucket on one account -------------------------------------------------------
+    if (selected('bucket')) {
+      await scenario('bucket', async () => {
+        const bucketSeconds = Math.min(seconds, 5)
+        const server = await startBizauth({ dataDir })
+        try {
+          log(`bucket: one account with the DEFAULT issuance bucket (${DEFAULT_BUCKET_PER_MINUTE}/min), ${CONNECTIONS} connections, ${bucketSeconds} s`)
+          const run = await runLoad({ url: server.url, connections: CONNECTIONS, seconds: bucketSeconds, headers: { authorization: auth('bench-warm') } })
+          run.codes = await sampleCodes(server.url, auth('bench-warm'), run)
+          // The bucket starts full (600); after that it refills at 600/60 = 10 tokens a second.
+          run.sustainedOkRps = round(Math.max(0, run.ok - DEFAULT_BUCKET_PER_MINUTE) / run.seconds, 1)
+          result.runs.bucket = run
+          log(`  ${line(run)}; 200s: ${run.ok} = burst ${DEFAULT_BUCKET_PER_MINUTE} + ${run.sustainedOkRps}/s sustained`)
+        } finally {
+          await server.stop()
+        }
+      })
+    }
+
+    // --- spread over 1,000 accounts --------------------------------------------------------------
+    if (selected('spread')) {
+      await scenario('spread', async () => {
+        const server = await startBizauth({ dataDir })
+        try {
+          const headers = range(SPREAD_ACCOUNTS).map((i) => auth(spreadId(i)))
+          log(`spread: first contact, one request for each of ${SPREAD_ACCOUNTS} accounts (each costs one argon2id check), ${CONNECTIONS} connections`)
+          let next = 0
+          const rotate = (request) => {
+            request.headers = { ...request.headers, authorization: headers[next++ % headers.length] }
+            return request
+          }
+          const first = await runLoad({ url: server.url, connections: CONNECTIONS, amount: SPREAD_ACCOUNTS, setupRequest: rotate })
+          result.runs.spreadFirstContact = first
+          log(`  ${line(first)}; ${SPREAD_ACCOUNTS} accounts in ${first.seconds} s`)
+          log(`spread: steady state, requests rotating over the ${SPREAD_ACCOUNTS} accounts, ${CONNECTIONS} connections, ${seconds} s`)
+          result.runs.spread = await runLoad({ url: server.url, connections: CONNECTIONS, seconds, setupRequest: rotate })
+          log(`  ${line(result.runs.spread)}`)
+        } finally {
+          await server.stop()
+        }
+      })
+    }
+
+    // --- cold: every request a new account -------------------------------------------------------
+    if (selected('cold')) {
+      await scenario('cold', async () => {
+        const server = await startBizauth({ dataDir })
+        try {
+          // Warm the server's code paths (not its cache: a different account) before measuring.
+          await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers: { authorization: auth('bench-warm') } })
+          log(`cold: every request a new account (${coldCount} accounts ready), ${CONNECTIONS} connections, ${seconds} s`)
+          let next = 0
+          let repeats = 0
+          const run = await runLoad({
+            url: server.url,
+            connections: CONNECTIONS,
+            seconds,
+            setupRequest(request) {
+              if (next >= coldCount) repeats++
+              request.headers = { ...request.headers, authorization: auth(coldId(next++ % coldCount)) }
+              return request
+            },
+          })
+          run.accountsUsed = Math.min(next, coldCount)
+          run.repeatedAccounts = repeats
+          if (repeats > 0) result.notes.push(`cold: ${repeats} requests reused an account (pool of ${coldCount} too small): the cold figure is too high`)
+          if (result.hashBound) {
+            run.ofHashBound = round(run.okRps / result.hashBound.limitPerSecond, 3)
+            run.ofMeasuredParallel = round(run.okRps / result.hashBound.measuredParallelPerSecond, 3)
+          }
+          result.runs.cold = run
+          log(`  ${line(run)}; ${run.accountsUsed} accounts used, ${repeats} repeats; ${pct(run.ofHashBound)} of the hash-bound limit`)
+        } finally {
+          await server.stop()
+        }
+      })
+    }
+
+    // --- flood -----------------------------------------------------------------------------------
+    if (selected('flood')) {
+      await scenario('flood', async () => {
+        const server = await startBizauth({ dataDir, flags: ['--trust-proxy', '127.0.0.1', '--issuance-rate', '0'] })
+        let flood
+        try {
+          const headers = { authorization: auth('bench-honest'), 'x-forwarded-for': HONEST_ADDRESS }
+          await runLoad({ url: server.url, connections: HONEST_CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
+          log(`flood: honest clients alone, ${HONEST_CONNECTIONS} connections from ${HONEST_ADDRESS} (X-Forwarded-For via --trust-proxy), ${seconds} s`)
+          result.runs.floodBaseline = await runLoad({ url: server.url, connections: HONEST_CONNECTIONS, seconds, headers })
+          log(`  ${line(result.runs.floodBaseline)}`)
+
+          log(`flood: the same honest clients while ${FLOOD_CONNECTIONS} connections (a second autocannon, in a child process) send wrong passwords for a real account and unknown accounts, each request from a random address`)
+          flood = (await forkWorker(workerPath('flood-worker.mjs'), { url: server.url, connections: FLOOD_CONNECTIONS, victim: 'bench-victim' })).child
+          const floodResult = new Promise((resolve, reject) => {
+            flood.on('message', (message) => {
+              if (message.type === 'result') resolve(message)
+              else if (message.type === 'error') reject(new Error(message.message))
+            })
+            flood.once('exit', () => reject(new Error('the flood generator exited without a result')))
+          })
+          floodResult.catch(() => {})
+          // The flood runs until stopped; the honest run starts once it is answering.
+          await ask(flood, { type: 'start', seconds: seconds * 3 + 30 }, 'flowing', { deadlineMs: 60_000 })
+          const honest = await runLoad({ url: server.url, connections: HONEST_CONNECTIONS, seconds, headers })
+          flood.send({ type: 'stop' })
+          const { summary, codes } = await floodResult
+          result.runs.floodHonest = honest
+          result.runs.floodAttack = { ...summary, codes }
+          const baseline = result.runs.floodBaseline
+          honest.p99Ratio = baseline.p99 ? round(honest.p99 / baseline.p99, 2) : null
+          log(`  honest: ${line(honest)}; p99 ${honest.p99Ratio}× the baseline`)
+          log(`  flood:  ${summary.rps} req/s, answers by code ${JSON.stringify(codes)}`)
+        } finally {
+          if (flood) await stopChild(flood)
+          await server.stop()
+        }
+      })
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  return result
+}
+
+/** One real token answer, to check the server works and to give the raw server its shape. */
+async function probeToken(url, authorization) {
+  const response = await fetch(`${url}/v1/token`, { method: 'POST', headers: { authorization } })
+  const body = await response.text()
+  if (response.status !== 200) throw new Error(`probe: POST /v1/token answered ${response.status} ${body}`)
+  const parsed = JSON.parse(body)
+  if (typeof parsed.accesstoken !== 'string' || parsed.type !== 'Bearer' || !/^\d{14}$/.test(parsed.expired)) {
+    throw new Error('probe: the token answer does not have the contract shape')
+  }
+  const headers = {}
+  for (const name of ['content-type', 'cache-control', 'pragma']) {
+    const value = response.headers.get(name)
+    if (value) headers[name] = value
+  }
+  return { body, headers }
+}
+
+/** The same JSON with the token's characters replaced: same shape, same size, no real token. */
+function fakeTokenBody(realBody) {
+  const parsed = JSON.parse(realBody)
+  parsed.accesstoken = parsed.accesstoken.replace(/[^.]/g, 'x')
+  return JSON.stringify(parsed)
+}
+
+/** The contract code behind a run's non-200 answers (one extra request; the run is over by then). */
+async function sampleCodes(url, authorization, run) {
+  if (run.non200 === 0) return {}
+  const response = await fetch(`${url}/v1/token`, { method: 'POST', headers: { authorization } })
+  const body = await response.text()
+  return { sample: { status: response.status, body, retryAfter: response.headers.get('retry-after') } }
+}
+
+function range(count) {
+  return Array.from({ length: count }, (_, i) => i)
+}
+const spreadId = (i) => `bench-spread-${String(i).padStart(4, '0')}`
+const coldId = (i) => `bench-cold-${String(i).padStart(5, '0')}`
+const pct = (ratio) => (ratio === undefined || ratio === null ? 'n/a' : `${round(ratio * 100, 1)}%`)
+
+function line(run) {
+  const bad = run.non200 > 0 || run.errors > 0 || run.timeouts > 0 ? ` !! non-200: ${run.non200} ${JSON.stringify(run.statuses)}, errors ${run.errors}, timeouts ${run.timeouts}` : ''
+  return `${run.rps} req/s (200s: ${run.okRps}/s), p50 ${run.p50} ms, p99 ${run.p99} ms${bad}`
+}
