@@ -111,10 +111,12 @@ describe('POST /v1/token/introspect', () => {
     assertError(await t.app.inject({ method: 'POST', url: '/v1/token/introspect', headers: { authorization: basic('rs', 'rs-pw') } }), '3002')
   })
 
-  it('refuses a body over the limit in the contract form', async () => {
-    const response = await introspect(t, `token=${'a'.repeat(t.config.bodyLimitBytes + 10)}`, FORM)
+  it('answers inactive for a 1 MB token, refuses a body over 2 MiB in the contract form, and reads no body before authenticating', async () => {
+    assert.deepEqual(parsed(await introspect(t, `token=${'a'.repeat(1024 * 1024)}`, FORM)), { active: false })
+    const response = await introspect(t, `token=${'a'.repeat(2 * 1024 * 1024 + 10)}`, FORM)
     assert.equal(response.statusCode, 413)
     assert.equal(typeof parsed(response).code, 'string')
+    assertError(await introspect(t, `token=${'a'.repeat(2 * 1024 * 1024 + 10)}`, FORM, basic('rs', 'wrong')), '3005')
   })
 
   it('keeps 3008 with Retry-After for a caller being limited', async () => {
