@@ -9,6 +9,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpsRequest } from 'node:https'
+import { connect, type Socket } from 'node:net'
 import { runCli, startServe, type ServeProcess } from './helpers/cli.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { makeSelfSignedCertificate } from './helpers/tls.js'
@@ -183,6 +184,90 @@ describe('end to end: the bizauth CLI and bizauth serve as child processes', () 
     assertCode(await requestToken(server.url, 'acme', 'new-password-2'), '3006')
 
     await assertStopsCleanly(server)
+  })
+})
+
+/**
+ * A POST /v1/token whose body has not been sent yet. It resolves once the server answered
+ * `100 Continue`, which proves the request is in flight on the server's side.
+ */
+async function openRequestInFlight(url: string, account: string, password: string): Promise<{ socket: Socket; finish(): Promise<string> }> {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  let received = ''
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)))
+  socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk))
+  socket.on('error', () => undefined)
+  socket.write(
+    'POST /v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: 2\r\nExpect: 100-continue\r\nAuthorization: ${basic(account, password)}\r\n\r\n`,
+  )
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (/^HTTP\/1\.1 100 Continue\r\n\r\n/.test(received)) resolve()
+    }
+    socket.on('data', check)
+    void closed.then(() => reject(new Error(`connection closed before 100 Continue: ${received}`)))
+  })
+  return {
+    socket,
+    finish() {
+      // Not end(): a half-closed client makes node's HTTP server abort the request.
+      // `Connection: close` makes the server close the socket after its answer.
+      socket.write('{}')
+      return closed
+    },
+  }
+}
+
+/** Polls (bounded) until the port refuses connections: the server has begun to stop. */
+async function waitUntilNotListening(url: string, timeoutMs = 10_000): Promise<void> {
+  const { hostname, port } = new URL(url)
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const probe = connect(Number(port), hostname)
+      probe.on('connect', () => {
+        probe.destroy()
+        resolve(false)
+      })
+      probe.on('error', () => resolve(true))
+    })
+    if (refused) return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  throw new Error(`${url} still accepts connections after ${timeoutMs} ms`)
+}
+
+describe('end to end: stopping bizauth serve', () => {
+  it('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
+    const dataDir = await useTempDir(t)
+    await createAccount(['--data-dir', dataDir], 'acme', 'stop-password-1')
+    const server = await serve(t, ['--data-dir', dataDir])
+    const inFlight = await openRequestInFlight(server.url, 'acme', 'stop-password-1')
+
+    server.child.kill('SIGTERM')
+    await waitUntilNotListening(server.url)
+    assert.equal(server.child.exitCode, null, 'still running while a request is in flight')
+
+    const response = await inFlight.finish()
+    assert.match(response, /\r\n\r\nHTTP\/1\.1 200 OK\r\n/)
+    assert.match(response, /"accesstoken":"[\w-]+\.[\w-]+\.[\w-]+"/)
+    assert.deepEqual(await server.exited(), { code: 0, signal: null }, server.stderr())
+  })
+
+  it('a second signal stops at once, without waiting for the request in flight', async (t) => {
+    const dataDir = await useTempDir(t)
+    await createAccount(['--data-dir', dataDir], 'acme', 'stop-password-2')
+    const server = await serve(t, ['--data-dir', dataDir])
+    const inFlight = await openRequestInFlight(server.url, 'acme', 'stop-password-2')
+
+    server.child.kill('SIGTERM')
+    await waitUntilNotListening(server.url)
+    server.child.kill('SIGTERM')
+    assert.deepEqual(await server.exited(), { code: 143, signal: null })
+    assert.match(server.stderr(), /SIGTERM again: stopping now/)
+    inFlight.socket.destroy()
   })
 })
 

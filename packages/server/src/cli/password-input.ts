@@ -56,10 +56,11 @@ function stripCarriageReturn(line: string): string {
 /** Reads one line from a TTY in raw mode, echoing nothing. Ctrl-C cancels, Ctrl-D ends the line. */
 function promptHidden(io: CliIo, prompt: string): Promise<string> {
   const stdin = io.stdin
-  io.stderr.write(prompt)
+  // Echo goes off before the prompt appears, so nothing typed after it is ever echoed.
   stdin.setRawMode?.(true)
   stdin.setEncoding('utf8')
   stdin.resume()
+  io.stderr.write(prompt)
   return new Promise((resolve, reject) => {
     let value = ''
     const finish = (): void => {

@@ -63,7 +63,9 @@ export interface ServeProcess {
   stderr(): string
   /** Resolves when stderr matches, or rejects after the deadline with what stderr held. */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
-  /** Sends `signal` and resolves to the exit code. */
+  /** Resolves when the process has exited, without signalling it. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Sends `signal` (unless it already exited) and resolves to the exit code. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
@@ -124,6 +126,7 @@ export async function startServe(args: readonly string[], options: { env?: Recor
     url,
     stdout: () => stdout,
     stderr: () => stderr,
+    exited: () => exited,
     waitForStderr: (pattern, timeoutMs = 10_000) => waitFor(() => stderr.match(pattern) ?? undefined, timeoutMs, `stderr to match ${pattern}`),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
