@@ -137,6 +137,14 @@ describe('invalid values and unreachable stores exit 1 with one line that says w
     assertOneLineFailure(await runCli(['serve', '--trust-proxy', '10.0.0.1/8']), 1, /--trust-proxy \(BIZAUTH_TRUST_PROXY\): .*host bits/)
   })
 
+  it('serve with an unreachable PostgreSQL says what to check, without the password', async () => {
+    const result = await runCli(['serve', '--database-url', 'postgres://bizauth:sekrit-pw@127.0.0.1:1/bizauth', '--port', '0'])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /^bizauth: cannot start the server: .*ECONNREFUSED.*; check --database-url \/ BIZAUTH_DATABASE_URL/m)
+    assert.ok(!(result.stdout + result.stderr).includes('sekrit-pw'))
+    assert.doesNotMatch(result.stderr, /\n\s+at /)
+  })
+
   it('serve reports a port in use in one line', async (t) => {
     const { createServer } = await import('node:net')
     const blocker = createServer()

@@ -126,8 +126,12 @@ function describeStartFailure(error: unknown, config: ServerConfig): string {
   if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --port above 1023`
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --host`
   if (code === 'ENOENT' && config.tlsCert) return `cannot read the TLS files (--tls-cert ${config.tlsCert}, --tls-key ${config.tlsKey}): ${printable((error as Error).message, 200)}`
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-  return `cannot start the server: ${printable(message ?? 'unknown error', 300)}`
+  // Node 20 reports a refused connection as an AggregateError with an empty message and a code.
+  const message = (error instanceof Error ? error.message.split('\n')[0] : String(error)) || (typeof code === 'string' ? code : 'unknown error')
+  // A socket error code (ECONNREFUSED) or a PostgreSQL SQLSTATE (28P01, 3D000) while a database URL is set.
+  const storeProblem = config.databaseUrl !== undefined && typeof code === 'string' && /^(E[A-Z]+|[0-9A-Z]{5})$/.test(code)
+  const next = storeProblem ? '; check --database-url / BIZAUTH_DATABASE_URL and that PostgreSQL is running' : ''
+  return `cannot start the server: ${printable(message, 300)}${next}`
 }
 
 /**
