@@ -9,11 +9,12 @@ import { describe, it } from 'node:test'
 import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { defineServerConfig } from '../src/config.js'
+import { SERVE_SETTINGS, defineServerConfig } from '../src/config.js'
 import { createServices } from '../src/services.js'
 import { openStore } from '../src/store/open.js'
 import type { Store } from '../src/store/store.js'
 import { FAST_ARGON2, basic, startTestApp, type TestApp } from './helpers/app.js'
+import { bizauthOk, serve } from './helpers/server-process.js'
 import { useTempDir } from './helpers/tmp.js'
 
 interface Answer {
@@ -128,5 +129,41 @@ describe('500/9000 when the store fails', () => {
     // The failure counted against nobody: once the store is back, the right password works.
     failing = false
     assert.equal((await app.inject({ method: 'POST', url: '/v1/token', headers: { authorization } })).statusCode, 200)
+  })
+})
+
+describe('bizauth serve: every limit is a flag and an environment variable', () => {
+  const LIMIT_KEYS = [
+    'bodyLimitBytes', 'maxHeaderBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections',
+    'credentialCacheTtlSeconds', 'credentialCacheMaxEntries', 'hashConcurrency', 'hashQueueMax',
+    'lockoutThreshold', 'lockoutBaseSeconds', 'lockoutMaxSeconds', 'ipFailureLimit', 'ipFailureWindowSeconds', 'ipBlockSeconds',
+    'issuanceRatePerMinute', 'uniformAuthErrors',
+  ] as const
+
+  it('lists each in --help with its environment variable, and nothing that does not exist', async () => {
+    const help = await bizauthOk(['serve', '--help'])
+    for (const key of LIMIT_KEYS) {
+      const spec = SERVE_SETTINGS.find((setting) => setting.key === key)
+      assert.ok(spec, `${key} is in the settings table`)
+      assert.ok(help.stdout.includes(`--${spec.flag}`), `--${spec.flag} in --help`)
+      assert.ok(help.stdout.includes(spec.env), `${spec.env} in --help`)
+    }
+    assert.doesNotMatch(help.stdout, /redis/i, 'no setting for a counter store that does not exist')
+  })
+
+  it('applies them when given as an environment variable and as a flag (real process, real socket)', { timeout: 60_000 }, async (context) => {
+    const dataDir = await useTempDir(context)
+    await bizauthOk(['account', 'create', 'acme', '--allow-ip', '127.0.0.1', '--password-stdin', '--data-dir', dataDir], { input: 'right\n' })
+    const server = await serve(['--data-dir', dataDir, '--port', '0', '--uniform-auth-errors', '--lockout-threshold', '0'], { env: { BIZAUTH_IP_FAILURE_LIMIT: '2' } })
+    context.after(() => server.kill('SIGKILL').then(() => undefined))
+    const post = async (authorization: string) => {
+      const response = await fetch(`${server.url}/v1/token`, { method: 'POST', headers: { authorization } })
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { code?: string } }
+    }
+    assert.equal((await post(basic('nobody', 'x'))).body.code, '3001', '--uniform-auth-errors')
+    assert.equal((await post(basic('acme', 'wrong'))).body.code, '3001')
+    const blocked = await post(basic('acme', 'right'))
+    assert.equal(blocked.body.code, '3008', 'BIZAUTH_IP_FAILURE_LIMIT=2')
+    assert.match(String(blocked.retryAfter), /^\d+$/)
   })
 })

@@ -61,8 +61,8 @@ export interface ServeChild {
 }
 
 /** Starts `bizauth serve ARGS` and resolves with its URL once it logged `"msg":"listening"`. */
-export function serve(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ServeChild> {
-  const child = spawn(process.execPath, [BIZAUTH, 'serve', ...args], { env: bizauthEnv(), stdio: 'pipe' })
+export function serve(args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ServeChild> {
+  const child = spawn(process.execPath, [BIZAUTH, 'serve', ...args], { env: bizauthEnv(options.env), stdio: 'pipe' })
   child.stdin.end()
   let output = ''
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
