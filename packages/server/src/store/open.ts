@@ -3,9 +3,12 @@
  * (at server start, and as `bizauth migrate`).
  */
 import { createKyselyStore } from './kysely-store.js'
-import { createPostgresBinding, isPostgresUrl } from './postgres/dialect.js'
-import { createSqliteBinding, prepareSqliteFile } from './sqlite/dialect.js'
 import type { Store } from './store.js'
+
+/** `postgres://…` or `postgresql://…`. */
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://')
+}
 
 export interface OpenStoreOptions {
   /** Directory of the embedded SQLite database (`<dataDir>/bizauth.sqlite`), created 0700 if missing. */
@@ -23,8 +26,11 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     if (!isPostgresUrl(databaseUrl)) {
       throw new Error('unsupported database URL: only postgres:// and postgresql:// are supported')
     }
+    // Each driver is loaded only when chosen: a CLI command pays for one, not both.
+    const { createPostgresBinding } = await import('./postgres/dialect.js')
     return createKyselyStore(createPostgresBinding(databaseUrl, postgresPoolSize))
   }
   if (!dataDir) throw new Error('openStore needs a dataDir (SQLite) or a databaseUrl (PostgreSQL)')
+  const { createSqliteBinding, prepareSqliteFile } = await import('./sqlite/dialect.js')
   return createKyselyStore(createSqliteBinding(prepareSqliteFile(dataDir)))
 }

@@ -32,10 +32,6 @@ const numericInt8Types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 }
 
-export function isPostgresUrl(url: string): boolean {
-  return url.startsWith('postgres://') || url.startsWith('postgresql://')
-}
-
 export function createPostgresBinding(databaseUrl: string, poolSize = DEFAULT_POSTGRES_POOL_SIZE): DialectBinding {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: numericInt8Types })
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would kill
