@@ -7,6 +7,7 @@
  * bench leaves no server behind.
  */
 import { fork, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { BIZAUTH_BIN } from './paths.mjs'
 
@@ -78,9 +79,12 @@ export function stopChild(child, graceMs = 5000) {
 /**
  * Starts `bizauth serve` on 127.0.0.1 and a free port with the given data directory and extra flags.
  * Resolves to { url, child, stop } once the server has logged its "listening" line.
+ * With BENCH_CPU_PROF=<dir> every server writes a V8 CPU profile there when it stops.
  */
 export async function startBizauth({ dataDir, flags = [], env = {} }) {
-  const args = [BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags]
+  const profileDir = process.env.BENCH_CPU_PROF
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
+  const args = [...nodeArgs, BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags]
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
   const url = await waitForLine(
     child,
@@ -152,4 +156,33 @@ export function ask(child, message, replyType, { deadlineMs = 120_000 } = {}) {
     child.on('message', onMessage)
     child.send(message)
   })
+}
+
+/**
+ * CPU seconds (user + system, every thread) a child has used so far, from /proc; undefined
+ * where /proc is not available. CPU per request does not depend on how much of the shared
+ * machine the child got, so it complements req/s on a noisy host.
+ */
+export function cpuSecondsOf(child) {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // Fields 14 and 15 of proc(5) (utime, stime), in clock ticks; Linux reports them at 100 Hz.
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
+/** Runs `measure()` (an autocannon run) and adds the child's CPU use during it to the summary. */
+export async function withCpuOf(child, measure) {
+  const before = cpuSecondsOf(child)
+  const run = await measure()
+  const after = cpuSecondsOf(child)
+  if (before !== undefined && after !== undefined && run.requests > 0) {
+    run.serverCpuSeconds = Math.round((after - before) * 100) / 100
+    run.serverCores = Math.round(((after - before) / run.seconds) * 100) / 100
+    run.serverCpuUsPerRequest = Math.round(((after - before) * 1e6) / run.requests)
+  }
+  return run
 }
