@@ -20,8 +20,8 @@ export function readBearerToken(authorization: string | undefined): string | und
 export function registerRevokeRoute(app: FastifyInstance, services: Services): void {
   const { store, tokenVerifier, revocations } = services
 
-  app.post('/v1/token/revoke', async (_request, reply) => {
-    const token = readBearerToken(_request.headers.authorization)
+  app.post('/v1/token/revoke', async (request, reply) => {
+    const token = readBearerToken(request.headers.authorization)
     if (token === undefined) throw new ContractError('3005', 'Send the token to revoke as "Authorization: Bearer <token>".')
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
