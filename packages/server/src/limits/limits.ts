@@ -5,17 +5,13 @@
  * - per client IP: N failures of any kind within a window block the IP for a while;
  * - per account issuance: a token bucket (0 = off).
  */
+import type { ServerConfig } from '../config.js'
 import type { CounterStore } from './counter-store.js'
 
-export interface LimitSettings {
-  lockoutThreshold: number
-  lockoutBaseSeconds: number
-  lockoutMaxSeconds: number
-  ipFailureLimit: number
-  ipFailureWindowSeconds: number
-  ipBlockSeconds: number
-  issuanceRatePerMinute: number
-}
+export type LimitSettings = Pick<
+  ServerConfig,
+  'lockoutThreshold' | 'lockoutBaseSeconds' | 'lockoutMaxSeconds' | 'ipFailureLimit' | 'ipFailureWindowSeconds' | 'ipBlockSeconds' | 'issuanceRatePerMinute'
+>
 
 /** Lock levels and failure counts are forgotten after a day without failures. */
 const MEMORY_MS = 24 * 3600 * 1000
