@@ -9,6 +9,9 @@
  *   BENCH_SECONDS  seconds per measured run (default 10)
  *   BENCH_ONLY     comma-separated scenario names to run (default: all):
  *                  raw, warm, bucket, spread, cold, flood, verify, introspect
+ *   BENCH_SERVER_FLAGS  extra flags for every `bizauth serve` (space-separated), to try a setting
+ *   BENCH_CPU_PROF      a directory: every server writes a V8 CPU profile there
+ *                       (node bench/lib/cpu-profile-summary.mjs DIR summarises the newest)
  *
  * bench/verify.mjs (`runVerifyBench({ seconds })`) and bench/introspect.mjs
  * (`runIntrospectBench({ seconds, connections })`) are run when present. Their results are
@@ -37,7 +40,7 @@ const log = (text) => console.log(text)
 
 const startedAt = new Date()
 log(`bizauth bench — ${startedAt.toISOString()} — node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-log(`${seconds} s per run${only ? `, only: ${[...only].join(', ')}` : ''}; everything in one run, compared as ratios (the machine is shared and noisy)\n`)
+log(`${seconds} s per run${only ? `, only: ${[...only].join(', ')}` : ''}${process.env.BENCH_SERVER_FLAGS ? `, extra server flags: ${process.env.BENCH_SERVER_FLAGS}` : ''}; everything in one run, compared as ratios (the machine is shared and noisy)\n`)
 
 const token = await runTokenBench({ seconds, selected, log })
 const extras = {}
@@ -67,7 +70,7 @@ printSummary(summary, extras)
 await mkdir(dirname(RESULTS_FILE), { recursive: true })
 await writeFile(
   RESULTS_FILE,
-  `${JSON.stringify({ startedAt, node: process.version, cores: availableParallelism(), seconds, only: only ? [...only] : null, ...summary, token, extras, failures }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt, node: process.version, cores: availableParallelism(), seconds, only: only ? [...only] : null, serverFlags: process.env.BENCH_SERVER_FLAGS ?? null, ...summary, token, extras, failures }, null, 2)}\n`,
 )
 log(`\nwritten to ${RESULTS_FILE}`)
 if (failures.length > 0) {
@@ -214,9 +217,11 @@ function printExtra(name, result) {
       const columns = [...new Set(value.flatMap((r) => Object.keys(r)))]
       printTable(columns, value.map((r) => columns.map((c) => format(r[c]))))
     } else if (value && typeof value === 'object') {
+      const flat = Object.entries(value).filter(([, figure]) => figure === null || typeof figure !== 'object')
+      if (flat.length === 0) continue // nested details stay in .bench/last.json
       log(`  ${key}:`)
-      const width = Math.max(...Object.keys(value).map((k) => k.length))
-      for (const [inner, figure] of Object.entries(value)) log(`    ${inner.padEnd(width)}  ${format(figure)}`)
+      const width = Math.max(...flat.map(([k]) => k.length))
+      for (const [inner, figure] of flat) log(`    ${inner.padEnd(width)}  ${format(figure)}`)
     } else if (key !== 'sink') {
       log(`  ${key}: ${format(value)}`)
     }

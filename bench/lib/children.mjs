@@ -79,12 +79,15 @@ export function stopChild(child, graceMs = 5000) {
 /**
  * Starts `bizauth serve` on 127.0.0.1 and a free port with the given data directory and extra flags.
  * Resolves to { url, child, stop } once the server has logged its "listening" line.
- * With BENCH_CPU_PROF=<dir> every server writes a V8 CPU profile there when it stops.
+ * With BENCH_CPU_PROF=<dir> every server writes a V8 CPU profile there when it stops
+ * (summarise it with lib/cpu-profile-summary.mjs); BENCH_SERVER_FLAGS (space-separated) adds
+ * flags to every server, to try a setting (e.g. "--hash-concurrency 1" or "--signing-alg HS256").
  */
 export async function startBizauth({ dataDir, flags = [], env = {} }) {
   const profileDir = process.env.BENCH_CPU_PROF
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
-  const args = [...nodeArgs, BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags]
+  const extraFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(/\s+/).filter(Boolean)
+  const args = [...nodeArgs, BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags, ...extraFlags]
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
   const url = await waitForLine(
     child,
