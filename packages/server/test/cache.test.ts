@@ -15,6 +15,11 @@ import { FAST_ARGON2, basic, startTestApp, type TestApp } from './helpers/app.js
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { bizauthOk } from './helpers/server-process.js'
 
+/** The account state a cache entry is checked against; the hash differs per account by default. */
+function state(id: string, version: number, passwordHash = `$argon2id$hash-of-${id}`) {
+  return { id, version, passwordHash }
+}
+
 interface Answer {
   statusCode: number
   body: string
@@ -117,16 +122,16 @@ describe('credential cache: TTL and size bound', () => {
     const cache = new CredentialCache(60_000, 5)
     const now = 1_000_000
     const prints = Array.from({ length: 50 }, (_, i) => cache.fingerprint(`acct${i}`, 'pw'))
-    prints.forEach((print, i) => cache.remember(print, `acct${i}`, 1, now))
+    prints.forEach((print, i) => cache.remember(print, state(`acct${i}`, 1), now))
     assert.equal(cache.size, 5)
-    assert.equal(cache.hit(prints[0]!, 'acct0', 1, now), false)
-    assert.equal(cache.hit(prints[49]!, 'acct49', 1, now), true)
+    assert.equal(cache.hit(prints[0]!, state('acct0', 1), now), false)
+    assert.equal(cache.hit(prints[49]!, state('acct49', 1), now), true)
     // A hit refreshes recency: 45 survives the next insert, 46 (now the oldest) does not.
-    assert.equal(cache.hit(prints[45]!, 'acct45', 1, now), true)
-    cache.remember(cache.fingerprint('new', 'pw'), 'new', 1, now)
+    assert.equal(cache.hit(prints[45]!, state('acct45', 1), now), true)
+    cache.remember(cache.fingerprint('new', 'pw'), state('new', 1), now)
     assert.equal(cache.size, 5)
-    assert.equal(cache.hit(prints[45]!, 'acct45', 1, now), true)
-    assert.equal(cache.hit(prints[46]!, 'acct46', 1, now), false)
+    assert.equal(cache.hit(prints[45]!, state('acct45', 1), now), true)
+    assert.equal(cache.hit(prints[46]!, state('acct46', 1), now), false)
   })
 
   it('bounds the cache of the running server (--credential-cache-size)', async (context) => {
@@ -146,11 +151,14 @@ describe('credential cache: TTL and size bound', () => {
   it('never treats a fingerprint as valid for another account or version', () => {
     const cache = new CredentialCache(60_000, 10)
     const print = cache.fingerprint('a', 'pw')
-    cache.remember(print, 'a', 3, 0)
-    assert.equal(cache.hit(print, 'b', 3, 0), false)
-    cache.remember(print, 'a', 3, 0)
-    assert.equal(cache.hit(print, 'a', 4, 0), false)
-    assert.equal(cache.hit(print, 'a', 3, 0), false, 'a stale entry is dropped, not kept for later')
+    cache.remember(print, state('a', 3), 0)
+    assert.equal(cache.hit(print, state('b', 3), 0), false)
+    cache.remember(print, state('a', 3), 0)
+    assert.equal(cache.hit(print, state('a', 4), 0), false)
+    assert.equal(cache.hit(print, state('a', 3), 0), false, 'a stale entry is dropped, not kept for later')
+    // Same id and version, another stored hash: an account deleted and created again (versions restart at 1).
+    cache.remember(print, state('a', 1, '$argon2id$old'), 0)
+    assert.equal(cache.hit(print, state('a', 1, '$argon2id$new'), 0), false)
     // Two processes' caches use different keys: a fingerprint means nothing outside its process.
     assert.notEqual(new CredentialCache(1, 1).fingerprint('a', 'pw'), print)
   })
@@ -202,6 +210,16 @@ evictionSuite('credential cache eviction through the store', [
   { name: 'set-password', change: async (t, id) => void (await t.store.setPasswordHash(id, await hasher.hash('new password'))), expect: '3007', rehashes: true },
   { name: 'suspend', change: async (t, id) => void (await t.store.setStatus(id, 'suspended')), expect: '3009', rehashes: true },
   { name: 'delete', change: async (t, id) => void (await t.store.deleteAccount(id)), expect: '3006', rehashes: true },
+  {
+    // The new account starts at version 1 again, like the cached entry: only the new hash tells them apart.
+    name: 'delete, then create again under the same id with a new password',
+    change: async (t, id) => {
+      await t.store.deleteAccount(id)
+      await t.createAccount(id, 'new password')
+    },
+    expect: '3007',
+    rehashes: true,
+  },
   { name: 'allow-ip (a new range)', change: async (t, id) => void (await t.store.addAllowedIp(id, '203.0.113.0/24')), expect: '200', rehashes: true },
   {
     name: 'deny-ip (the caller\'s range)',
@@ -229,6 +247,15 @@ evictionSuite('credential cache eviction by the CLI in another process, while th
   { name: 'bizauth account set-password', change: (t, id) => cli(t, ['account', 'set-password', id, '--password-stdin'], 'new password\n').then(() => undefined), expect: '3007', rehashes: true },
   { name: 'bizauth account suspend', change: (t, id) => cli(t, ['account', 'suspend', id]).then(() => undefined), expect: '3009', rehashes: true },
   { name: 'bizauth account delete', change: (t, id) => cli(t, ['account', 'delete', id]).then(() => undefined), expect: '3006', rehashes: true },
+  {
+    name: 'bizauth account delete, then create again with a new password',
+    change: async (t, id) => {
+      await cli(t, ['account', 'delete', id])
+      await cli(t, ['account', 'create', id, '--allow-ip', '127.0.0.1', '--password-stdin'], 'new password\n')
+    },
+    expect: '3007',
+    rehashes: true,
+  },
   { name: 'bizauth account allow-ip', change: (t, id) => cli(t, ['account', 'allow-ip', id, '198.51.100.0/24']).then(() => undefined), expect: '200', rehashes: true },
   {
     name: 'bizauth account deny-ip',

@@ -117,10 +117,10 @@ export class Authenticator {
   async #checkPassword(account: Account, password: string, now: number): Promise<boolean> {
     const { cache, hasher } = this.#deps
     const fingerprint = cache.fingerprint(account.id, password)
-    if (cache.hit(fingerprint, account.id, account.version, now)) return true
+    if (cache.hit(fingerprint, account, now)) return true
     const valid = await cache.singleFlight(fingerprint, account.passwordHash, () => this.#verify(account.passwordHash, password))
     if (!valid) return false
-    cache.remember(fingerprint, account.id, account.version, now)
+    cache.remember(fingerprint, account, now)
     if (hasher.needsRehash(account.passwordHash)) this.#upgradeHash(account, password)
     return true
   }

@@ -2,20 +2,27 @@
  * A cache of verified credentials, the pattern Elasticsearch uses for its realms (issue 3 §1).
  *
  * After a successful argon2id check it remembers HMAC-SHA-256(processKey, account ‖ password)
- * together with the account's `version` at that moment. A later request with the same
- * credentials hits only if the account row it just read still has that version, so any
- * change to the account (password, status, allowed IPs, deletion) — made by this process,
- * the CLI, or another instance — evicts it on the very next request. Failed checks are never
+ * together with the account's `version` and the stored hash it was checked against. A later
+ * request with the same credentials hits only if the account row it just read still has both,
+ * so any change to the account (password, status, allowed IPs, deletion) — made by this
+ * process, the CLI, or another instance — evicts it on the very next request. The hash matters
+ * because versions restart at 1: an account deleted and created again under the same id (with
+ * a new password, so a new salted hash) must not accept the old password. Failed checks are never
  * cached. The key is random per process and never leaves memory, so the cache holds nothing
  * an attacker could brute-force offline.
  *
  * Bounded: a Map in least-recently-used order; memory is flat whatever the load.
  */
 import { createHmac, randomBytes } from 'node:crypto'
+import type { Account } from '../store/store.js'
+
+/** What identifies the account state a credential was verified against. */
+export type VerifiedAccountState = Pick<Account, 'id' | 'version' | 'passwordHash'>
 
 interface Entry {
   accountId: string
   version: number
+  passwordHash: string
   expiresAt: number
 }
 
@@ -38,12 +45,17 @@ export class CredentialCache {
     return createHmac('sha256', this.#key).update(accountId).update('\0').update(password).digest('base64url')
   }
 
-  /** Whether `fingerprint` was verified for this account at exactly this version and is still fresh. */
-  hit(fingerprint: string, accountId: string, version: number, now: number): boolean {
+  /** Whether `fingerprint` was verified for this account at exactly this state and is still fresh. */
+  hit(fingerprint: string, account: VerifiedAccountState, now: number): boolean {
     if (this.ttlMs === 0) return false
     const entry = this.#entries.get(fingerprint)
     if (!entry) return false
-    if (entry.accountId !== accountId || entry.version !== version || entry.expiresAt <= now) {
+    if (
+      entry.accountId !== account.id ||
+      entry.version !== account.version ||
+      entry.passwordHash !== account.passwordHash ||
+      entry.expiresAt <= now
+    ) {
       this.#entries.delete(fingerprint)
       return false
     }
@@ -53,10 +65,10 @@ export class CredentialCache {
     return true
   }
 
-  remember(fingerprint: string, accountId: string, version: number, now: number): void {
+  remember(fingerprint: string, account: VerifiedAccountState, now: number): void {
     if (this.ttlMs === 0) return
     this.#entries.delete(fingerprint)
-    this.#entries.set(fingerprint, { accountId, version, expiresAt: now + this.ttlMs })
+    this.#entries.set(fingerprint, { accountId: account.id, version: account.version, passwordHash: account.passwordHash, expiresAt: now + this.ttlMs })
     while (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next().value
       if (oldest === undefined) break
