@@ -94,6 +94,22 @@ describe('revocations feed (offline verifier)', () => {
     }
   })
 
+  it('reads every page of the first snapshot before accepting a token (the server pages its answers)', async () => {
+    server.feedPageSize = 2
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => issueToken(key)))
+    for (const token of tokens) server.revokeJti(jtiOf(token), nowSeconds() + 86_400)
+    const feedRequestsBefore = server.requests.revocations
+    const verifier = followingVerifier(60_000)
+    try {
+      // The last revocation sits on the third page of the snapshot.
+      await assertRejects(verifier(`Bearer ${tokens[4]!}`), '3002', 'revoked', tokens[4]!)
+      assert.ok(server.requests.revocations - feedRequestsBefore >= 3, 'one request per page')
+    } finally {
+      server.feedPageSize = Number.POSITIVE_INFINITY
+      verifier.close()
+    }
+  })
+
   it('prunes revoked jtis once their tokens have expired', async () => {
     const verifier = followingVerifier()
     try {

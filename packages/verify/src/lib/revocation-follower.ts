@@ -12,6 +12,9 @@ export interface RevocationFollowerSettings {
   readonly onError: (error: Error) => void
 }
 
+/** Bounds one poll's requests whatever the server answers; the next poll reads on. */
+const MAX_PAGES_PER_POLL = 1000
+
 interface FeedAnswer {
   events: unknown[]
   cursor: string
@@ -54,8 +57,7 @@ export class RevocationFollower {
 
   private async poll(): Promise<void> {
     try {
-      const answer = await this.fetchSince(this.cursor)
-      this.apply(answer)
+      await this.readToTheEnd()
       if (!this.synced) {
         this.synced = true
         this.resolveFirstSync(true)
@@ -70,6 +72,22 @@ export class RevocationFollower {
         this.timer.unref()
       }
     }
+  }
+
+  /**
+   * The server answers a page at a time (wire.md: "since" is the previous answer's cursor), so
+   * one request may not hold every event in force: read pages until one comes back empty. The
+   * first snapshot counts only once it is complete, or a verifier would accept tokens revoked
+   * on a later page.
+   */
+  private async readToTheEnd(): Promise<void> {
+    for (let page = 0; page < MAX_PAGES_PER_POLL && !this.closed; page++) {
+      const before = this.cursor
+      const answer = await this.fetchSince(before)
+      this.apply(answer)
+      if (answer.events.length === 0 || this.cursor === before) return
+    }
+    throw new Error(`the revocations feed had more than ${MAX_PAGES_PER_POLL} pages; reading on at the next poll`)
   }
 
   private async fetchSince(cursor: string): Promise<FeedAnswer> {

@@ -18,6 +18,8 @@ export interface FakeBizauthServer {
   revokeAccount(sub: string, validAfter: number): void
   /** Makes the feed answer 400 3005 (as for bad credentials) while true. */
   failFeed: boolean
+  /** At most this many events per feed answer, like the real server's page (default: all). */
+  feedPageSize: number
   close(): Promise<void>
 }
 
@@ -33,6 +35,7 @@ export async function startFakeBizauthServer(initialKeys: JWK[]): Promise<FakeBi
   const state = {
     requests: { jwks: 0, revocations: 0, introspect: 0 },
     failFeed: false,
+    feedPageSize: Number.POSITIVE_INFINITY,
   }
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -69,8 +72,8 @@ export async function startFakeBizauthServer(initialKeys: JWK[]): Promise<FakeBi
       if (!authenticated || state.failFeed) return send(res, 400, { code: '3005', description: 'The authentication information is invalid.' })
       const since = Number(url.searchParams.get('since') ?? '0')
       const cursor = Number.isSafeInteger(since) && since >= 0 ? since : 0
-      const fresh = events.filter((event) => event.seq > cursor)
-      return send(res, 200, { events: fresh, cursor: String(events.length === 0 ? cursor : Math.max(cursor, events.length)) })
+      const fresh = events.filter((event) => event.seq > cursor).slice(0, state.feedPageSize)
+      return send(res, 200, { events: fresh, cursor: String(fresh.length === 0 ? cursor : fresh[fresh.length - 1]!.seq) })
     }
     if (req.method === 'POST' && url.pathname === '/v1/token/introspect') {
       state.requests.introspect++
@@ -107,6 +110,12 @@ export async function startFakeBizauthServer(initialKeys: JWK[]): Promise<FakeBi
     },
     set failFeed(value: boolean) {
       state.failFeed = value
+    },
+    get feedPageSize() {
+      return state.feedPageSize
+    },
+    set feedPageSize(value: number) {
+      state.feedPageSize = value
     },
     setKeys(next) {
       keys = next
