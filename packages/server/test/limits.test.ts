@@ -334,6 +334,22 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
     assert.ok(counters.size <= 100, `size ${counters.size}`)
   })
 
+  it('never lets a flood of client addresses wipe an account\'s lockout (eviction stays within the flooded kind)', async () => {
+    const counters = new MemoryCounterStore(100)
+    const limits = new Limits(counters, { ...settings, ipFailureLimit: 1_000 })
+    await limits.recordPasswordFailure('victim', 0)
+    await limits.recordPasswordFailure('victim', 0)
+    assert.equal(await limits.accountLockedFor('victim', 0), 10)
+    // An attacker with many addresses (one IPv6 /64 holds 2^64) fails cheaply from each of them.
+    for (let i = 0; i < 5_000; i++) await limits.recordIpFailure(`2001:db8::${i.toString(16)}`, 0)
+    assert.ok(counters.size <= 100, `size ${counters.size}`)
+    assert.equal(await limits.accountLockedFor('victim', 0), 10, 'still locked')
+    // and the lock level survived too: the next lock doubles.
+    await limits.recordPasswordFailure('victim', 10_000)
+    await limits.recordPasswordFailure('victim', 10_000)
+    assert.equal(await limits.accountLockedFor('victim', 10_000), 20)
+  })
+
   it('expires counters at the end of their window, not before', async () => {
     const counters = new MemoryCounterStore()
     assert.equal(await counters.increment('k', 1000, 0), 1)

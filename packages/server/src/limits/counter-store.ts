@@ -28,35 +28,60 @@ interface Entry {
 }
 
 /**
- * Bounded: past `maxEntries` the least recently written entries go first, so memory stays
- * flat under a flood of distinct IPs or account names. Dropping a counter early only ever
- * forgives, never wrongly blocks.
+ * Bounded: past `maxEntries` in all, an entry is dropped, least recently written first. Dropping
+ * a counter early only ever forgives, never wrongly blocks; so what is dropped is taken from the
+ * kind of counter being written (the text before the first `:`, e.g. `ipfail`), never from
+ * another kind while this one has older entries. A flood of distinct client addresses therefore
+ * forgets only other addresses' counters, not an account's lockout, which an attacker with many
+ * addresses (an IPv6 /64) could otherwise wipe to keep guessing its password.
  */
 export class MemoryCounterStore implements CounterStore {
-  readonly #entries = new Map<string, Entry>()
+  /** kind -> key -> entry; each Map in least-recently-written order. */
+  readonly #kinds = new Map<string, Map<string, Entry>>()
+  #size = 0
 
   constructor(readonly maxEntries = 100_000) {}
 
   get size(): number {
-    return this.#entries.size
+    return this.#size
+  }
+
+  #kindOf(key: string): Map<string, Entry> | undefined {
+    return this.#kinds.get(kindOf(key))
   }
 
   #live(key: string, now: number): Entry | undefined {
-    const entry = this.#entries.get(key)
+    const entries = this.#kindOf(key)
+    const entry = entries?.get(key)
     if (entry && entry.expiresAt <= now) {
-      this.#entries.delete(key)
+      entries!.delete(key)
+      this.#size--
       return undefined
     }
     return entry
   }
 
   #write(key: string, entry: Entry): void {
-    this.#entries.delete(key)
-    this.#entries.set(key, entry)
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest !== undefined) this.#entries.delete(oldest)
+    const kind = kindOf(key)
+    let entries = this.#kinds.get(kind)
+    if (!entries) {
+      entries = new Map()
+      this.#kinds.set(kind, entries)
     }
+    if (entries.delete(key)) this.#size--
+    entries.set(key, entry)
+    this.#size++
+    if (this.#size > this.maxEntries) this.#evictOne(entries)
+  }
+
+  /** The oldest entry of the kind just written, or, if it is alone there, of the largest kind. */
+  #evictOne(written: Map<string, Entry>): void {
+    let victims = written
+    if (victims.size <= 1) {
+      for (const entries of this.#kinds.values()) if (entries.size > victims.size) victims = entries
+    }
+    const oldest = victims.keys().next().value
+    if (oldest !== undefined && victims.delete(oldest)) this.#size--
   }
 
   async increment(key: string, windowMs: number, now: number): Promise<number> {
@@ -75,7 +100,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async delete(key: string): Promise<void> {
-    this.#entries.delete(key)
+    if (this.#kindOf(key)?.delete(key)) this.#size--
   }
 
   async take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number> {
@@ -91,4 +116,9 @@ export class MemoryCounterStore implements CounterStore {
     this.#write(key, { value: tokens, stamp: now, expiresAt: now + ttl })
     return Math.ceil(((1 - tokens) / refillPerSecond) * 1000)
   }
+}
+
+function kindOf(key: string): string {
+  const colon = key.indexOf(':')
+  return colon < 0 ? '' : key.slice(0, colon)
 }
