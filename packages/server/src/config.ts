@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { parseCidrList, type Cidr } from './net/cidr.js'
+import { TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
 
 export interface ServerConfig {
   host: string
@@ -78,7 +79,7 @@ export const DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   tlsKey: undefined,
   logLevel: 'info',
   argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
-  tokenTtlSeconds: 86400,
+  tokenTtlSeconds: TOKEN_LIFETIME_SECONDS,
   signingAlgorithm: 'EdDSA',
   bodyLimitBytes: 16 * 1024,
   maxHeaderBytes: 16 * 1024,

@@ -18,9 +18,9 @@ import { RevocationFollower } from './revocation/revocation-follower.js'
 import { RevocationState } from './revocation/revocation-state.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import type { Store } from './store/store.js'
+import { CLOCK_SKEW_SECONDS } from './tokens/lifetime.js'
 
-/** Retired keys stay published this long past the last token they signed. */
-export const CLOCK_SKEW_SECONDS = 300
+export { CLOCK_SKEW_SECONDS }
 /** Revocations made elsewhere (CLI, other instances) reach this instance within about this long. */
 const REVOCATION_POLL_MS = 1000
 /** Expired revocations are pruned from the store about this often. */

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { DialectBinding } from './binding.js'
+import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../tokens/lifetime.js'
 import { appendRevocationEvent } from './revocations.js'
 import { toAccount } from './rows.js'
 import { ACCOUNT_COLUMNS, type AccountRow, type AccountsTable, type Database } from './schema.js'
@@ -27,11 +28,8 @@ export type AccountOperations = Pick<
   | 'deleteAccount'
 >
 
-/**
- * How long an account-wide revocation made by setPasswordHash/setStatus stays in the feed: the
- * token lifetime (24 h, contract §1) plus the verifiers' clock tolerance (300 s).
- */
-export const ACCOUNT_REVOCATION_RETENTION_SECONDS = 86_400 + 300
+/** How long an account-wide revocation made by setPasswordHash/setStatus stays in the feed. */
+export { ACCOUNT_REVOCATION_RETENTION_SECONDS }
 
 /** Bounds the compare-and-set retries of the allowed-IP and role lists. */
 const MAX_LIST_UPDATE_ATTEMPTS = 100

@@ -7,6 +7,7 @@ import { PasswordHasher } from '../../../accounts/passwords.js'
 import { ARGON2_SETTINGS, ConfigError, resolveServerConfig } from '../../../config.js'
 import { InvalidAddressError, parseCidr } from '../../../net/cidr.js'
 import { ACCOUNT_ROLES, type Account, type AccountRole } from '../../../store/store.js'
+import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../../../tokens/lifetime.js'
 import type { CommandContext, OptionSpec, PositionalSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
 
@@ -71,10 +72,6 @@ export function passwordHasherFromEnv(context: CommandContext): PasswordHasher {
   }
 }
 
-/** Seconds a token lives (contract §1), and the clock-skew margin after it. */
-const TOKEN_LIFETIME_SECONDS = 86_400
-const CLOCK_SKEW_SECONDS = 300
-
 /**
  * An account-wide revocation takes effect at the next whole second: tokens issued before it
  * are revoked, a token issued in that second gets `iat = validAfter` and stays valid
@@ -82,7 +79,7 @@ const CLOCK_SKEW_SECONDS = 300
  */
 export function tokenRevocationInstant(now = Date.now()): { validAfter: number; expiresAt: number } {
   const validAfter = Math.floor(now / 1000) + 1
-  return { validAfter, expiresAt: validAfter + TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS }
+  return { validAfter, expiresAt: validAfter + ACCOUNT_REVOCATION_RETENTION_SECONDS }
 }
 
 /** The stable JSON form of an account. The password hash is never part of it. */

@@ -6,12 +6,12 @@ import { ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig 
 import { KeyEncryptionError, createKeyEncryption, isSealed, type KeyEncryption } from '../../../keys/key-encryption.js'
 import { loadKey } from '../../../keys/key-material.js'
 import type { KeyAlgorithm, SigningKeyRecord, Store } from '../../../store/store.js'
+import { CLOCK_SKEW_SECONDS } from '../../../tokens/lifetime.js'
 import type { CommandContext } from '../../command.js'
 import { CliError } from '../../errors.js'
 
-/** The server's token lifetime and clock-skew margin (services.ts): a retired key outlives both. */
+/** A retired key outlives the token lifetime and the clock-skew margin (services.ts). */
 const TOKEN_LIFETIME_SECONDS = DEFAULTS.tokenTtlSeconds
-const CLOCK_SKEW_SECONDS = 300
 
 export interface KeyJson {
   kid: string

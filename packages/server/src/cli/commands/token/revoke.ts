@@ -10,9 +10,8 @@ import { defineCommand, printLine } from '../../command.js'
 import { CliError } from '../../errors.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { revokeTokenById } from '../../../revocation/revoke-token.js'
+import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../../../tokens/lifetime.js'
 
-const TOKEN_LIFETIME_SECONDS = 86_400
-const CLOCK_SKEW_SECONDS = 300
 const JTI = /^[A-Za-z0-9_-]{1,128}$/
 /** Far beyond any real token; a mistaken `< bigfile` is refused, not read whole. */
 const MAX_INPUT_BYTES = 16 * 1024
