@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Authenticator } from './accounts/authenticate.js'
 import { CredentialCache } from './accounts/credential-cache.js'
+import { Argon2Pool } from './accounts/argon2-pool.js'
 import { HashQueue } from './accounts/hash-queue.js'
 import { PasswordHasher, generatePassword } from './accounts/passwords.js'
 import type { ServerConfig } from './config.js'
@@ -57,7 +58,8 @@ export async function createServices(config: ServerConfig, store: Store, options
     options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
 
   const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax)
-  const hasher = new PasswordHasher(config.argon2, hashQueue)
+  const argon2Pool = new Argon2Pool(config.hashConcurrency)
+  const hasher = new PasswordHasher(config.argon2, hashQueue, argon2Pool)
   const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
   const counters: CounterStore = options.counters ?? new MemoryCounterStore()
   const limits = new Limits(counters, config)
@@ -117,6 +119,7 @@ export async function createServices(config: ServerConfig, store: Store, options
     async stop() {
       keys.stop()
       revocationFollower.stop()
+      await argon2Pool.close()
       await counters.close?.()
     },
   }

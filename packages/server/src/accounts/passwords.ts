@@ -3,10 +3,12 @@
  *
  * Defaults m=19456 KiB, t=2, p=1 (OWASP's argon2id minimum). A stored hash whose parameters
  * differ from the configured ones is re-hashed after a successful check (`needsRehash`).
- * Every check and hash goes through the shared HashQueue.
+ * In the server every check and hash goes through the shared HashQueue and runs on the
+ * low-priority worker threads of an Argon2Pool; without a pool (the CLI) it runs on libuv's.
  */
 import { hash as argon2Hash, verify as argon2Verify, parseOptions } from '@node-rs/argon2'
 import { randomBytes } from 'node:crypto'
+import type { Argon2Pool } from './argon2-pool.js'
 import type { HashQueue } from './hash-queue.js'
 
 export interface Argon2Parameters {
@@ -20,14 +22,17 @@ const ARGON2ID = 2
 
 export class PasswordHasher {
   readonly #queue: HashQueue | undefined
+  readonly #pool: Argon2Pool | undefined
   /** Verifications performed (real argon2id work, not cache hits). Tests count these. */
   verifications = 0
 
   constructor(
     readonly parameters: Argon2Parameters,
     queue?: HashQueue,
+    pool?: Argon2Pool,
   ) {
     this.#queue = queue
+    this.#pool = pool
   }
 
   #schedule<T>(job: () => Promise<T>): Promise<T> {
@@ -35,7 +40,8 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.#schedule(() => argon2Hash(password, { ...this.parameters, algorithm: ARGON2ID as never }))
+    const options = { ...this.parameters, algorithm: ARGON2ID as never }
+    return this.#schedule(() => (this.#pool ? this.#pool.hash(password, options) : argon2Hash(password, options)))
   }
 
   /** Constant-time inside argon2; a malformed stored hash verifies as false, never throws. */
@@ -43,7 +49,7 @@ export class PasswordHasher {
     return this.#schedule(async () => {
       this.verifications++
       try {
-        return await argon2Verify(passwordHash, password)
+        return await (this.#pool ? this.#pool.verify(passwordHash, password) : argon2Verify(passwordHash, password))
       } catch {
         return false
       }
