@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { createHmac, createPublicKey } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose'
 import { createVerifier, type Verifier } from '@bizauth/verify'
 import { tokenRevocationInstant } from '../src/cli/commands/account/shared.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
@@ -30,10 +30,17 @@ describe('attack suite: introspection and @bizauth/verify both refuse', () => {
     return String((JSON.parse(response.body) as { accesstoken: string }).accesstoken)
   }
 
+  /** The server's real current private key, read from its store (no key encryption in tests). */
+  async function serverSigningKey(): Promise<{ alg: string; kid: string; key: Awaited<ReturnType<typeof importJWK>> }> {
+    const { kid, alg } = t.services.keys.current
+    const record = (await t.store.listKeys()).find((stored) => stored.kid === kid)!
+    return { kid, alg, key: await importJWK(JSON.parse(record.privateMaterial) as JWK, alg) }
+  }
+
   /** Signed with the server's real current key: only the claims are wrong. */
-  function signWithServerKey(claims: Record<string, unknown>): Promise<string> {
-    const key = t.services.keys.current
-    return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.signingKey)
+  async function signWithServerKey(claims: Record<string, unknown>): Promise<string> {
+    const { alg, kid, key } = await serverSigningKey()
+    return new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key)
   }
 
   before(async () => {
@@ -126,9 +133,9 @@ describe('attack suite: introspection and @bizauth/verify both refuse', () => {
     await waitFor(() => (verifier.stats().revocationPolls >= polls + 2 ? true : undefined), { what: 'two more feed polls' })
 
     async function signNonJsonPayload(): Promise<string> {
-      const key = t.services.keys.current
+      const { alg, kid, key } = await serverSigningKey()
       const { CompactSign } = await import('jose')
-      return new CompactSign(new TextEncoder().encode('plain text, not JSON')).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.signingKey)
+      return new CompactSign(new TextEncoder().encode('plain text, not JSON')).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key)
     }
   })
 

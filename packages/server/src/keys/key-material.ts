@@ -11,13 +11,14 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, generateSecret, imp
 import { randomBytes } from 'node:crypto'
 import type { KeyAlgorithm, SigningKeyRecord, KeyState } from '../store/store.js'
 import type { KeyEncryption } from './key-encryption.js'
+import { createJwsSigner, type JwsSigner } from './jws-signer.js'
 
 export interface LoadedKey {
   kid: string
   alg: KeyAlgorithm
   state: KeyState
-  /** Signs (private or secret key). */
-  signingKey: CryptoKey | Uint8Array
+  /** Produces compact JWS with this key (see jws-signer.ts for why not jose's SignJWT). */
+  signer: JwsSigner
   /** Verifies: the public key, or the secret for HS256. */
   verificationKey: CryptoKey | Uint8Array
   /** Published in the JWKS; undefined for HS256. */
@@ -48,14 +49,13 @@ function record(kid: string, alg: KeyAlgorithm, state: KeyState, privateMaterial
 
 export async function loadKey(stored: SigningKeyRecord, encryption: KeyEncryption): Promise<LoadedKey> {
   const privateJwk = JSON.parse(encryption.open(stored.privateMaterial, stored.kid)) as JWK
-  const signingKey = await importJWK(privateJwk, stored.alg)
   const publicJwk = stored.publicJwk === null ? undefined : (JSON.parse(stored.publicJwk) as JWK)
-  const verificationKey = publicJwk === undefined ? signingKey : await importJWK(publicJwk, stored.alg)
+  const verificationKey = await importJWK(publicJwk ?? privateJwk, stored.alg)
   return {
     kid: stored.kid,
     alg: stored.alg,
     state: stored.state,
-    signingKey,
+    signer: createJwsSigner(stored.kid, stored.alg, privateJwk),
     verificationKey,
     publicJwk,
     createdAt: stored.createdAt,

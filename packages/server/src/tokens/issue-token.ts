@@ -5,7 +5,6 @@
  * Issuance writes nothing to the store: revocation works from the account's valid-after
  * instant and a list of revoked jtis, so the store does not grow with each token.
  */
-import { SignJWT } from 'jose'
 import { randomBytes } from 'node:crypto'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { Account } from '../store/store.js'
@@ -37,12 +36,6 @@ export async function issueAccessToken(keys: KeyRing, options: IssueOptions, acc
   const iat = Math.max(Math.floor(nowMs / 1000), account.tokensValidAfter)
   const exp = iat + options.ttlSeconds
   const jti = randomBytes(16).toString('base64url')
-  const accesstoken = await new SignJWT({ jti })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .setIssuer(options.issuer)
-    .setSubject(account.id)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .sign(key.signingKey)
+  const accesstoken = await key.signer.signJwt({ iss: options.issuer, sub: account.id, iat, exp, jti })
   return { response: { accesstoken, type: 'Bearer', expired: formatKst(exp) }, jti, iat, exp, kid: key.kid }
 }
