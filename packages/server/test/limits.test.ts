@@ -216,6 +216,15 @@ describe('per-IP failure limit', () => {
     assert.equal(code(await t.token(basic('acme', 'right'), { remoteAddress: '10.1.2.3' })), '200', 'the proxy itself')
   })
 
+  it('counts an IPv6 client by its /64, so rotating addresses inside it does not escape the limit', async (context) => {
+    const t = await startTestApp({ lockoutThreshold: 0, ipFailureLimit: 5 })
+    context.after(() => t.close())
+    await t.createAccount('acme', 'right', { allowIps: ANYWHERE })
+    for (let i = 1; i <= 5; i++) await t.token(basic('acme', 'wrong'), { remoteAddress: `2001:db8:aa:bb::${i.toString(16)}` })
+    assertTooMany(await t.token(basic('acme', 'right'), { remoteAddress: '2001:db8:aa:bb:ffff::9' }))
+    assert.equal(code(await t.token(basic('acme', 'right'), { remoteAddress: '2001:db8:aa:bc::1' })), '200', 'the next /64 is another client')
+  })
+
   it('ignores X-Forwarded-For from an untrusted peer: the peer is what is limited', async (context) => {
     const t = await startTestApp({ lockoutThreshold: 0, ipFailureLimit: 5 })
     context.after(() => t.close())

@@ -54,7 +54,7 @@ export class Authenticator {
 
   /** Resolves to the authenticated, active account, or rejects with a ContractError. */
   async authenticate(authorization: string | undefined, clientIp: IpAddress | undefined, now = Date.now()): Promise<Account> {
-    const ipKey = clientIp ? formatIpAddress(clientIp) : undefined
+    const ipKey = clientIp ? ipLimitKey(clientIp) : undefined
     if (ipKey !== undefined) {
       const wait = await this.#deps.limits.ipBlockedFor(ipKey, now)
       if (wait > 0) throw TooManyConnectionsError(wait)
@@ -144,4 +144,16 @@ export class Authenticator {
         if (!(error instanceof HashQueueFullError)) onUpgradeError?.(error)
       })
   }
+}
+
+/**
+ * What the per-IP failure limit counts: an IPv4 address, or an IPv6 /64. One IPv6 subscriber
+ * usually holds a whole /64, so counting single IPv6 addresses would let one attacker rotate
+ * through 2^64 of them and never be blocked.
+ */
+export function ipLimitKey(address: IpAddress): string {
+  if (address.family === 4) return formatIpAddress(address)
+  const network = new Uint8Array(16)
+  network.set(address.bytes.subarray(0, 8))
+  return `${formatIpAddress({ family: 6, bytes: network })}/64`
 }

@@ -5,10 +5,10 @@
  * Issuance writes nothing to the store: revocation works from the account's valid-after
  * instant and a list of revoked jtis, so the store does not grow with each token.
  */
-import { randomBytes } from 'node:crypto'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { Account } from '../store/store.js'
 import { formatKst } from './kst.js'
+import { newTokenId } from './token-id.js'
 
 export interface TokenResponse {
   accesstoken: string
@@ -35,7 +35,7 @@ export async function issueAccessToken(keys: KeyRing, options: IssueOptions, acc
   // revocation: revocation rejects iat < validAfter (docs/wire.md).
   const iat = Math.max(Math.floor(nowMs / 1000), account.tokensValidAfter)
   const exp = iat + options.ttlSeconds
-  const jti = randomBytes(16).toString('base64url')
+  const jti = newTokenId()
   const accesstoken = await key.signer.signJwt({ iss: options.issuer, sub: account.id, iat, exp, jti })
   return { response: { accesstoken, type: 'Bearer', expired: formatKst(exp) }, jti, iat, exp, kid: key.kid }
 }
