@@ -123,6 +123,44 @@ describe('rotation', () => {
     assert.equal(await introspectActive(t, oldToken), false, 'a removed key verifies nothing')
   })
 
+  it('rotates automatically once the current key is older than the interval, then promotes after the delay', async () => {
+    const auto = await startTestApp({ keyRotationIntervalDays: 30 })
+    try {
+      await auto.createAccount('acme', 'acme-pw')
+      const firstKid = kidOf(await issue(auto))
+      // A day short of 30: nothing happens.
+      const start = Date.now()
+      await auto.services.keys.refresh(new Date(start + 29 * 86_400_000))
+      assert.equal((await auto.store.listKeys()).length, 1)
+      // Past 30 days: a next key appears and is published, but does not sign yet.
+      const due = start + 30 * 86_400_000 + 1000
+      await auto.services.keys.refresh(new Date(due))
+      const next = (await auto.store.listKeys()).filter((key) => key.state === 'next')
+      assert.equal(next.length, 1)
+      assert.ok((await jwks(auto)).keys.some((key) => key.kid === next[0]!.kid))
+      assert.equal(kidOf(await issue(auto)), firstKid)
+      // A refresh later than the promotion delay (counted from the next key's creation) promotes it.
+      const createdAt = next[0]!.createdAt.getTime()
+      await auto.services.keys.refresh(new Date(createdAt + (auto.config.keyPromotionDelaySeconds + 1) * 1000))
+      assert.equal(kidOf(await issue(auto)), next[0]!.kid)
+      // No second rotation right after: the new key is young.
+      await auto.services.keys.refresh(new Date(createdAt + (auto.config.keyPromotionDelaySeconds + 60) * 1000))
+      assert.equal((await auto.store.listKeys()).filter((key) => key.state === 'next').length, 0)
+    } finally {
+      await auto.close()
+    }
+  })
+
+  it('never rotates automatically with --key-rotation-days 0', async () => {
+    const never = await startTestApp({ keyRotationIntervalDays: 0 })
+    try {
+      await never.services.keys.refresh(new Date(Date.now() + 3650 * 86_400_000))
+      assert.deepEqual((await never.store.listKeys()).map((key) => key.state), ['current'])
+    } finally {
+      await never.close()
+    }
+  })
+
   it('with promotion delay 0 the running server promotes on its next refresh', async () => {
     const fast = await startTestApp({ keyPromotionDelaySeconds: 0 })
     try {
