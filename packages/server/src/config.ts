@@ -125,7 +125,7 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
   S({ key: 'maxConnections', flag: 'max-connections', env: 'BIZAUTH_MAX_CONNECTIONS', kind: 'integer', min: 1, description: 'Most simultaneous connections; further ones are refused.' }),
   S({ key: 'credentialCacheTtlSeconds', flag: 'credential-cache-ttl', env: 'BIZAUTH_CREDENTIAL_CACHE_TTL', kind: 'integer', min: 0, description: 'Seconds a verified password is remembered (keyed hash only); 0 disables the cache.' }),
   S({ key: 'credentialCacheMaxEntries', flag: 'credential-cache-size', env: 'BIZAUTH_CREDENTIAL_CACHE_SIZE', kind: 'integer', min: 1, description: 'Most entries in the verified-credential cache.' }),
-  S({ key: 'hashConcurrency', flag: 'hash-concurrency', env: 'BIZAUTH_HASH_CONCURRENCY', kind: 'integer', min: 1, description: 'argon2id checks run at once (default: the core count).' }),
+  S({ key: 'hashConcurrency', flag: 'hash-concurrency', env: 'BIZAUTH_HASH_CONCURRENCY', kind: 'integer', min: 1, description: 'argon2id checks run at once, each on a worker thread below the event loop in priority (default: the core count).' }),
   S({ key: 'hashQueueMax', flag: 'hash-queue', env: 'BIZAUTH_HASH_QUEUE', kind: 'integer', min: 0, description: 'argon2id checks allowed to wait; beyond it requests get 3008 at once.' }),
   S({ key: 'lockoutThreshold', flag: 'lockout-threshold', env: 'BIZAUTH_LOCKOUT_THRESHOLD', kind: 'integer', min: 0, description: 'Consecutive wrong passwords that lock an account (0: never).' }),
   S({ key: 'lockoutBaseSeconds', flag: 'lockout-seconds', env: 'BIZAUTH_LOCKOUT_SECONDS', kind: 'integer', min: 1, description: 'First lock duration; it doubles on each repeat.' }),
