@@ -108,31 +108,15 @@ export async function startBizauth({ dataDir, flags = [], env = {} }) {
  * Forks an ESM module with an IPC channel; sends it `init` and resolves with the child's first
  * message of type `ready`. The module answers `{ type: 'ready', ... }` or `{ type: 'error', message }`.
  */
-export function forkWorker(modulePath, init, { deadlineMs = 30_000 } = {}) {
+export async function forkWorker(modulePath, init, { deadlineMs = 30_000 } = {}) {
   const child = track(fork(modulePath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${modulePath} was not ready within ${deadlineMs} ms`)), deadlineMs)
-    const onExit = (code, signal) => fail(new Error(`${modulePath} exited (${signal ?? code}) before it was ready`))
-    const onMessage = (message) => {
-      if (message?.type === 'ready') {
-        cleanup()
-        resolve({ child, ready: message })
-      } else if (message?.type === 'error') fail(new Error(message.message))
-    }
-    function cleanup() {
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      child.off('message', onMessage)
-    }
-    function fail(error) {
-      cleanup()
-      child.kill('SIGKILL')
-      reject(error)
-    }
-    child.once('exit', onExit)
-    child.on('message', onMessage)
-    child.send({ type: 'init', ...init })
-  })
+  try {
+    const ready = await ask(child, { type: 'init', ...init }, 'ready', { deadlineMs })
+    return { child, ready }
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw error
+  }
 }
 
 /** Sends `message` to a forked worker and resolves with its next message of type `replyType`. */

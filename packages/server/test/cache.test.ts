@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import { CredentialCache } from '../src/accounts/credential-cache.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { parseIpAddress } from '../src/net/cidr.js'
-import { FAST_ARGON2, basic, startTestApp, type TestApp } from './helpers/app.js'
+import { answerCode, type Answer, FAST_ARGON2, basic, startTestApp, type TestApp } from './helpers/app.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { bizauthOk } from './helpers/server-process.js'
 
@@ -20,15 +20,7 @@ function state(id: string, version: number, passwordHash = `$argon2id$hash-of-${
   return { id, version, passwordHash }
 }
 
-interface Answer {
-  statusCode: number
-  body: string
-  headers: Record<string, unknown>
-}
-
-function code(response: Answer): string {
-  return response.statusCode === 200 ? '200' : String((JSON.parse(response.body) as { code: string }).code)
-}
+const code = answerCode
 
 /** Runs `request` and returns its answer's code and how many argon2id checks it cost. */
 async function measured(t: TestApp, request: () => Promise<Answer>): Promise<{ code: string; verifications: number; started: number }> {

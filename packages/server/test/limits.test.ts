@@ -10,17 +10,9 @@ import { ContractError } from '../src/errors.js'
 import { MemoryCounterStore } from '../src/limits/counter-store.js'
 import { Limits, type LimitSettings } from '../src/limits/limits.js'
 import { parseIpAddress } from '../src/net/cidr.js'
-import { basic, startTestApp, type TestApp } from './helpers/app.js'
+import { answerCode, type Answer, basic, startTestApp, type TestApp } from './helpers/app.js'
 
-interface Answer {
-  statusCode: number
-  body: string
-  headers: Record<string, unknown>
-}
-
-function code(response: Answer): string {
-  return response.statusCode === 200 ? '200' : String((JSON.parse(response.body) as { code: string }).code)
-}
+const code = answerCode
 
 function assertTooMany(response: Answer, retryAfter?: (seconds: number) => boolean): number {
   assert.equal(response.statusCode, 400, response.body)

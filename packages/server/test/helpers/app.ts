@@ -76,4 +76,16 @@ export function kstOf(epochSeconds: number): string {
   return new Date((epochSeconds + 9 * 3600) * 1000).toISOString().replace(/[-T:]/g, '').slice(0, 14)
 }
 
+/** What an inject or fetch answer looks like to assertions. */
+export interface Answer {
+  statusCode: number
+  body: string
+  headers: Record<string, unknown>
+}
+
+/** The contract code of an answer, or '200' for a success: what most assertions compare. */
+export function answerCode(response: Pick<Answer, 'statusCode' | 'body'>): string {
+  return response.statusCode === 200 ? '200' : String((JSON.parse(response.body) as { code: string }).code)
+}
+
 export const CONTRACT_CODES = ['3000', '3001', '3002', '3003', '3004', '3005', '3006', '3007', '3008', '3009', '3010', '3011', '5001', '9000']
