@@ -102,6 +102,12 @@ describe('revocation propagation to an offline verifier', () => {
     await waitFor(async () => ((await introspectActive(token)) ? undefined : true), { timeoutMs: PROPAGATION_LIMIT_MS, what: 'introspection to see it' })
   })
 
+  it('`bizauth token revoke -- <jti>` takes an id that starts with "-" (any issuer\'s base64url jti can)', async () => {
+    const result = await runCli(['token', 'revoke', '--data-dir', t.dataDir, '--', '-Hx_9'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await t.store.isJtiRevoked('-Hx_9'), true)
+  })
+
   it('`bizauth account revoke-tokens`, and a token issued afterwards is valid', async () => {
     const token = await issue('by-account')
     assert.equal((await verifier(`Bearer ${token}`)).sub, 'by-account')

@@ -1,5 +1,7 @@
 /**
- * Token ids (`jti`): 128 random bits, base64url (22 characters).
+ * Token ids (`jti`): 128 random bits as 32 lowercase hex digits. Hex, not base64url: a
+ * base64url id starts with `-` one time in 64, and an operator pasting it into
+ * `bizauth token revoke <jti>` would have it read as an option.
  *
  * One `randomBytes` call per token costs a few microseconds of fixed overhead on the hot
  * path; drawing 16-byte slices from a 4 KiB buffer refilled from the CSPRNG when used up
@@ -18,7 +20,7 @@ export function newTokenId(): string {
     randomFillSync(pool)
     offset = 0
   }
-  const id = pool.toString('base64url', offset, offset + ID_BYTES)
+  const id = pool.toString('hex', offset, offset + ID_BYTES)
   offset += ID_BYTES
   return id
 }

@@ -59,7 +59,11 @@ export default defineCommand({
     'The revocation is forgotten once the token would have expired.',
   positionals: [{ name: 'JTI-OR-TOKEN', description: 'The token, its jti, or "-" to read either from the first line of stdin (keeps the token out of argv).' }],
   options: { ...STORE_OPTIONS },
-  examples: ['bizauth token revoke WAQ3qnDnNOHkNwY_nWCZCg', 'printf %s "$TOKEN" | bizauth token revoke -'],
+  examples: [
+    'bizauth token revoke 5f0c2d9e8a7b4c3d2e1f0a9b8c7d6e5f',
+    'printf %s "$TOKEN" | bizauth token revoke -',
+    'bizauth token revoke -- -Hx9...   (an id that starts with "-" goes after "--")',
+  ],
   async run(context) {
     const given = context.args['JTI-OR-TOKEN'] ?? ''
     const text = given === '-' ? await readTokenFromStdin(context.io.stdin) : given
