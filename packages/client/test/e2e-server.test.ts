@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BizauthError } from '../src/errors.js'
+import { rejectionOf } from './support/rejection.js'
 import { readJwtExpiryMs } from '../src/jwt-expiry.js'
 import { parseKstTimestamp } from '../src/kst.js'
 import { TokenClient } from '../src/token-client.js'
@@ -85,15 +85,6 @@ function makeCertificates(directory: string): { caPath: string; certPath: string
   return { caPath: join(directory, 'ca.pem'), certPath: join(directory, 'server.pem'), keyPath: join(directory, 'server.key') }
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<BizauthError> {
-  try {
-    await promise
-  } catch (error) {
-    assert.ok(error instanceof BizauthError, `expected a BizauthError, got ${String(error)}`)
-    return error
-  }
-  assert.fail('expected a rejection')
-}
 
 function assertContractToken(token: { accessToken: string; type: string; expiresAt: Date; expired: string }): void {
   assert.equal(token.type, 'Bearer')

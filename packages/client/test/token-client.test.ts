@@ -2,6 +2,7 @@ import { afterEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { BizauthError } from '../src/errors.js'
+import { rejectionOf } from './support/rejection.js'
 import { TokenClient, type TokenClientInternals, type TokenClientOptions } from '../src/token-client.js'
 import type { RetryEvent } from '../src/retry.js'
 import {
@@ -31,15 +32,6 @@ function clientFor(
   return { client, sleeps }
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<BizauthError> {
-  try {
-    await promise
-  } catch (error) {
-    assert.ok(error instanceof BizauthError, `expected a BizauthError, got ${String(error)}`)
-    return error
-  }
-  assert.fail('expected a rejection')
-}
 
 describe('issuing and caching', () => {
   test('sends Basic base64(account:password) and returns the parsed token', async () => {

@@ -14,6 +14,7 @@ import { runCli, startServe, type ServeProcess } from './helpers/cli.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { makeSelfSignedCertificate } from './helpers/tls.js'
 import { useTempDir } from './helpers/tmp.js'
+import { basic } from './helpers/app.js'
 
 /** A timezone with daylight saving and a negative offset: the worst case for `expired`. */
 const SERVER_TZ = 'America/Los_Angeles'
@@ -22,10 +23,6 @@ interface TokenAnswer {
   status: number
   contentType: string | undefined
   body: Record<string, unknown>
-}
-
-function basic(account: string, password: string): string {
-  return `Basic ${Buffer.from(`${account}:${password}`, 'utf8').toString('base64')}`
 }
 
 async function requestToken(url: string, account: string, password: string): Promise<TokenAnswer> {

@@ -36,8 +36,5 @@ export class CliError extends Error {
   }
 }
 
-/** Keeps user input echoed in a message printable and short (it may be anything). */
-export function printable(text: string, max = 64): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?')
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean
-}
+/** User input echoed in a message may be anything: one shared rule keeps it printable. */
+export { printable } from '../printable.js'

@@ -9,6 +9,10 @@
  *   `10.0.0.5/24` is more likely a typo than an intent.
  */
 import { isIPv4, isIPv6 } from 'node:net'
+import { printable as printableText } from '../printable.js'
+
+/** Addresses echoed in errors stay short whatever the input was. */
+const printable = (text: string): string => printableText(text, 48)
 
 export interface IpAddress {
   readonly family: 4 | 6
@@ -180,10 +184,4 @@ export function cidrContains(range: Cidr, address: IpAddress): boolean {
 export function anyCidrContains(ranges: readonly Cidr[], address: IpAddress): boolean {
   for (const range of ranges) if (cidrContains(range, address)) return true
   return false
-}
-
-/** Keeps error messages printable and short whatever the input was. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?')
-  return clean.length > 48 ? `${clean.slice(0, 45)}...` : clean
 }
