@@ -8,7 +8,7 @@ import { createHmac, createPublicKey } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose'
 import { createVerifier, type Verifier } from '@bizauth/verify'
-import { tokenRevocationInstant } from '../src/cli/commands/account/shared.js'
+import { accountRevocation } from '../src/accounts/administration.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { FAST_ARGON2, basic, decodeJwtPart, startTestApp, type TestApp } from './helpers/app.js'
 import { waitFor } from './helpers/wait-for.js'
@@ -110,14 +110,14 @@ describe('attack suite: introspection and @bizauth/verify both refuse', () => {
     hostile.set('revoked by jti', revokedByJti)
 
     const revokedByAccount = await issue('revoked-account', 'pw')
-    const { validAfter, expiresAt } = tokenRevocationInstant()
+    const { validAfter, expiresAt } = accountRevocation(Date.now())
     await t.store.revokeAccountTokens('revoked-account', validAfter, expiresAt)
     hostile.set('revoked by account', revokedByAccount)
 
     // What `bizauth account set-password` does: the new hash and the revocation together.
     const beforeChange = await issue('changed-password', 'old-pw')
     const newHash = await new PasswordHasher(FAST_ARGON2).hash('new-pw')
-    await t.store.setPasswordHash('changed-password', newHash, { revokeTokensAt: tokenRevocationInstant().validAfter })
+    await t.store.setPasswordHash('changed-password', newHash, { revoke: accountRevocation(Date.now()) })
     hostile.set('issued before a password change', beforeChange)
 
     hostile.set('1 MB token', `${header}.${'A'.repeat(1024 * 1024)}.${signature}`)

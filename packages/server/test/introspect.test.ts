@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import { tokenRevocationInstant } from '../src/cli/commands/account/shared.js'
+import { accountRevocation } from '../src/accounts/administration.js'
 import { basic, decodeJwtPart, startTestApp, type TestApp } from './helpers/app.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -152,7 +152,7 @@ describe('POST /v1/token/introspect', () => {
     const token = await issue(t, 'acme', 'acme-pw')
     assert.equal(parsed(await introspect(t, form(token), FORM)).active, true)
     // What `bizauth account revoke-tokens acme` does, in "another process": straight to the store.
-    const { validAfter, expiresAt } = tokenRevocationInstant()
+    const { validAfter, expiresAt } = accountRevocation(Date.now())
     await t.store.revokeAccountTokens('acme', validAfter, expiresAt)
     await waitFor(async () => (parsed(await introspect(t, form(token), FORM)).active === false ? true : undefined), { what: 'the feed to carry the revocation' })
     // A token issued after the revocation is valid (iat = validAfter, docs/wire.md).
@@ -253,7 +253,7 @@ describe('GET /v1/token/revocations', () => {
     const token = await issue(t, 'acme', 'acme-pw')
     const claims = decodeJwtPart(token, 1)
     await t.app.inject({ method: 'POST', url: '/v1/token/revoke', headers: { authorization: `Bearer ${token}` } })
-    const { validAfter, expiresAt } = tokenRevocationInstant()
+    const { validAfter, expiresAt } = accountRevocation(Date.now())
     await t.store.revokeAccountTokens('acme', validAfter, expiresAt)
 
     const first = parsed(await feed(undefined))

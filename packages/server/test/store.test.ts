@@ -14,7 +14,10 @@ import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
 import pg from 'pg'
 import { openStore, type OpenStoreOptions } from '../src/store/open.js'
-import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../src/store/kysely-store.js'
+import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../src/tokens/lifetime.js'
+
+/** A store-level revocation as the administration service asks for it: kept until the last token it affects expired. */
+const revokeAt = (validAfter: number) => ({ validAfter, expiresAt: validAfter + ACCOUNT_REVOCATION_RETENTION_SECONDS })
 import {
   AccountExistsError,
   AccountMissingError,
@@ -237,9 +240,9 @@ for (const dialect of dialects) {
         assert.equal(await store.upgradePasswordHash('ghost', 'a', 'b'), false)
         const mutations: Array<() => Promise<unknown>> = [
           () => store.setPasswordHash('ghost', 'h'),
-          () => store.setPasswordHash('ghost', 'h', { revokeTokensAt: 10 }),
+          () => store.setPasswordHash('ghost', 'h', { revoke: revokeAt(10) }),
           () => store.setStatus('ghost', 'suspended'),
-          () => store.setStatus('ghost', 'suspended', { revokeTokensAt: 10 }),
+          () => store.setStatus('ghost', 'suspended', { revoke: revokeAt(10) }),
           () => store.addAllowedIp('ghost', '198.51.100.0/24'),
           () => store.removeAllowedIp('ghost', '198.51.100.0/24'),
           () => store.grantRole('ghost', 'introspect'),
@@ -268,13 +271,13 @@ for (const dialect of dialects) {
         const { store, account } = await freshAccount(t)
         const steps: Array<[string, () => Promise<Account>]> = [
           ['setPasswordHash', () => store.setPasswordHash('acme', 'h2')],
-          ['setPasswordHash+revoke', () => store.setPasswordHash('acme', 'h3', { revokeTokensAt: 100 })],
+          ['setPasswordHash+revoke', () => store.setPasswordHash('acme', 'h3', { revoke: revokeAt(100) })],
           ['upgradePasswordHash', async () => {
             assert.equal(await store.upgradePasswordHash('acme', 'h3', 'h4'), true)
             return (await store.getAccount('acme'))!
           }],
           ['setStatus', () => store.setStatus('acme', 'suspended')],
-          ['setStatus+revoke', () => store.setStatus('acme', 'active', { revokeTokensAt: 200 })],
+          ['setStatus+revoke', () => store.setStatus('acme', 'active', { revoke: revokeAt(200) })],
           ['addAllowedIp', () => store.addAllowedIp('acme', '192.0.2.1/32')],
           ['removeAllowedIp', async () => (await store.removeAllowedIp('acme', '192.0.2.1/32')).account],
           ['grantRole', () => store.grantRole('acme', 'introspect')],
@@ -389,11 +392,11 @@ for (const dialect of dialects) {
         assert.deepEqual(await allEvents(store), [])
       })
 
-      it('setPasswordHash and setStatus with revokeTokensAt revoke and record an account event', async (t) => {
+      it('setPasswordHash and setStatus with revoke revoke and record an account event', async (t) => {
         const { store } = await freshAccount(t)
-        const changed = await store.setPasswordHash('acme', 'h2', { revokeTokensAt: 1_000 })
+        const changed = await store.setPasswordHash('acme', 'h2', { revoke: revokeAt(1_000) })
         assert.equal(changed.tokensValidAfter, 1_000)
-        const suspended = await store.setStatus('acme', 'suspended', { revokeTokensAt: 2_000 })
+        const suspended = await store.setStatus('acme', 'suspended', { revoke: revokeAt(2_000) })
         assert.equal(suspended.status, 'suspended')
         assert.equal(suspended.tokensValidAfter, 2_000)
         const events = await allEvents(store)
@@ -406,23 +409,25 @@ for (const dialect of dialects) {
         )
       })
 
-      it('revokeAccountTokens never moves tokensValidAfter backwards', async (t) => {
+      it('revokeAccountTokens moves tokensValidAfter strictly forward, never backwards', async (t) => {
         const { store } = await freshAccount(t)
         const first = await store.revokeAccountTokens('acme', 5_000, 95_000)
         assert.equal(first.tokensValidAfter, 5_000)
+        // An earlier (or the same) instant still revokes what was issued since: one past the last.
         const earlier = await store.revokeAccountTokens('acme', 4_000, 94_000)
-        assert.equal(earlier.tokensValidAfter, 5_000)
+        assert.equal(earlier.tokensValidAfter, 5_001)
         const later = await store.revokeAccountTokens('acme', 6_000, 96_000)
         assert.equal(later.tokensValidAfter, 6_000)
-        const suspended = await store.setStatus('acme', 'suspended', { revokeTokensAt: 1 })
-        assert.equal(suspended.tokensValidAfter, 6_000)
+        const suspended = await store.setStatus('acme', 'suspended', { revoke: revokeAt(1) })
+        assert.equal(suspended.tokensValidAfter, 6_001)
 
         const events = await allEvents(store)
         assert.equal(events.length, 4)
         assert.ok(events.every((event) => event.kind === 'account' && event.subject === 'acme'))
         // The feed carries the instant that is in force, so verifiers never un-revoke either.
-        assert.deepEqual(events.map((event) => event.at), [5_000, 5_000, 6_000, 6_000])
-        assert.deepEqual(events.slice(0, 3).map((event) => event.expiresAt), [95_000, 94_000, 96_000])
+        assert.deepEqual(events.map((event) => event.at), [5_000, 5_001, 6_000, 6_001])
+        // Each event is kept as long past its instant in force as was asked.
+        assert.deepEqual(events.slice(0, 3).map((event) => event.expiresAt), [95_000, 95_001, 96_000])
       })
     })
 

@@ -2,10 +2,15 @@
  * Accounts. Every write bumps `version` and `updated_at` in the same UPDATE, because the
  * credential cache of every instance compares versions on each hit (issue 3): a change made by
  * the CLI in another process is seen on the next request.
+ *
+ * The operations are written over an executor: the database itself, or a transaction opened by
+ * `Store.transaction`, so that the administration service can make several changes (and, later,
+ * their audit events) commit together. Inside a transaction every read goes through that
+ * transaction, never the dialect's separate hot-path reader, so a change sees its own writes.
  */
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { atomically } from './atomically.js'
 import type { DialectBinding } from './binding.js'
-import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../tokens/lifetime.js'
 import { appendRevocationEvent } from './revocations.js'
 import { toAccount } from './rows.js'
 import { ACCOUNT_COLUMNS, type AccountRow, type AccountsTable, type Database } from './schema.js'
@@ -26,46 +31,60 @@ export type AccountOperations = Pick<
   | 'revokeRole'
   | 'revokeAccountTokens'
   | 'deleteAccount'
+  | 'accountRevokedBefore'
 >
-
-/** How long an account-wide revocation made by setPasswordHash/setStatus stays in the feed. */
-export { ACCOUNT_REVOCATION_RETENTION_SECONDS }
 
 /** Bounds the compare-and-set retries of the allowed-IP and role lists. */
 const MAX_LIST_UPDATE_ATTEMPTS = 100
 
 type AccountChange = Partial<Pick<AccountsTable, 'password_hash' | 'status' | 'allowed_ips' | 'roles'>>
 
-export function accountOperations(binding: DialectBinding): AccountOperations {
-  const { db } = binding
+interface Revocation {
+  validAfter: number
+  expiresAt: number
+}
+
+export function accountOperations(binding: DialectBinding, executor: Kysely<Database> = binding.db): AccountOperations {
+  const inTransaction = executor.isTransaction
+
+  async function findAccountRow(id: string): Promise<AccountRow | undefined> {
+    if (!inTransaction) return binding.findAccountRow(id)
+    const query = executor.selectFrom('accounts').select(ACCOUNT_COLUMNS).where('id', '=', id)
+    // PostgreSQL: hold the row until commit, so a read-compute-write in the transaction cannot
+    // lose a concurrent change. SQLite needs nothing: BEGIN IMMEDIATE already holds the write lock.
+    return (binding.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
+  }
 
   async function mustFindAccount(id: string): Promise<AccountRow> {
-    const row = await binding.findAccountRow(id)
+    const row = await findAccountRow(id)
     if (!row) throw new AccountMissingError(id)
     return row
   }
 
   /** One UPDATE applying `change`, bumping version and updated_at; undefined when no row matched. */
   function updateAccount(
-    executor: Kysely<Database>,
+    on: Kysely<Database>,
     id: string,
     change: AccountChange,
     condition: { expectedVersion?: number; validAfter?: number } = {},
   ): Promise<AccountRow | undefined> {
     const { expectedVersion, validAfter } = condition
-    let update = executor
+    let update = on
       .updateTable('accounts')
       .set((eb) => ({
         ...change,
         ...(validAfter === undefined
           ? {}
           : {
-              // Never backwards: a later call with an earlier instant must not un-revoke tokens.
+              // Each revocation moves the instant strictly forward, past every `iat` already
+              // handed out: a token issued in the second after an earlier revocation carries
+              // iat = that instant, and a second revocation in the same second must still reach
+              // it. Never backwards, so a late call with an earlier instant un-revokes nothing.
               tokens_valid_after: eb
                 .case()
                 .when('tokens_valid_after', '<', validAfter)
                 .then(validAfter)
-                .else(eb.ref('tokens_valid_after'))
+                .else(eb('tokens_valid_after', '+', 1))
                 .end(),
             }),
         version: eb('version', '+', 1),
@@ -79,7 +98,8 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
   /**
    * Read, compute, write only if `version` is unchanged, else start over. Two CLI processes
    * adding different IPs at once therefore both land, on either dialect, with no lock held
-   * across the read. `compute` returns undefined for a no-op, which writes (and bumps) nothing.
+   * across the read (inside a transaction the row lock makes the first attempt succeed).
+   * `compute` returns undefined for a no-op, which writes (and bumps) nothing.
    */
   async function updateAccountLists(
     id: string,
@@ -90,33 +110,32 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
       const current = toAccount(row)
       const change = compute(current)
       if (!change) return { account: current, changed: false }
-      const updated = await updateAccount(db, id, change, { expectedVersion: row.version })
+      const updated = await updateAccount(executor, id, change, { expectedVersion: row.version })
       if (updated) return { account: toAccount(updated), changed: true }
     }
     throw new Error(`account "${id}" kept changing; gave up after ${MAX_LIST_UPDATE_ATTEMPTS} attempts`)
   }
 
   /** The account update and its 'account' feed event commit together or not at all. */
-  function updateAndRevoke(id: string, change: AccountChange, validAfter: number, expiresAt: number): Promise<Account> {
-    return db.transaction().execute(async (trx) => {
-      const row = await updateAccount(trx, id, change, { validAfter })
+  function updateAndRevoke(id: string, change: AccountChange, revocation: Revocation): Promise<Account> {
+    return atomically(executor, async (trx) => {
+      const row = await updateAccount(trx, id, change, { validAfter: revocation.validAfter })
       if (!row) throw new AccountMissingError(id)
-      // The feed carries the instant now in force, which may be later than `validAfter`.
+      // The feed carries the instant now in force, which may be later than the one asked for.
       await appendRevocationEvent(binding, trx, {
         kind: 'account',
         subject: id,
         at: row.tokens_valid_after,
-        expires_at: expiresAt,
+        // Kept as long past that instant as asked: the last token it affects, plus skew.
+        expires_at: revocation.expiresAt + (row.tokens_valid_after - revocation.validAfter),
       })
       return toAccount(row)
     })
   }
 
-  async function changeAccount(id: string, change: AccountChange, revokeTokensAt: number | undefined) {
-    if (revokeTokensAt !== undefined) {
-      return updateAndRevoke(id, change, revokeTokensAt, revokeTokensAt + ACCOUNT_REVOCATION_RETENTION_SECONDS)
-    }
-    const row = await updateAccount(db, id, change)
+  async function changeAccount(id: string, change: AccountChange, revocation: Revocation | undefined): Promise<Account> {
+    if (revocation !== undefined) return updateAndRevoke(id, change, revocation)
+    const row = await updateAccount(executor, id, change)
     if (!row) throw new AccountMissingError(id)
     return toAccount(row)
   }
@@ -124,7 +143,7 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
   return {
     async createAccount(account: NewAccount) {
       const now = Date.now()
-      const row = await db
+      const row = await executor
         .insertInto('accounts')
         .values({
           id: account.id,
@@ -133,7 +152,7 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
           allowed_ips: JSON.stringify(withoutDuplicates(account.allowedIps ?? [])),
           roles: JSON.stringify(withoutDuplicates(account.roles ?? [])),
           version: 1,
-          tokens_valid_after: 0,
+          tokens_valid_after: account.tokensValidAfter ?? 0,
           created_at: now,
           updated_at: now,
         })
@@ -146,27 +165,33 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
     },
 
     async getAccount(id) {
-      const row = await binding.findAccountRow(id)
+      const row = await findAccountRow(id)
       return row && toAccount(row)
     },
 
-    async listAccounts() {
-      const rows = await db.selectFrom('accounts').select(ACCOUNT_COLUMNS).orderBy('id').execute()
+    async listAccounts(page = {}) {
+      let query = executor.selectFrom('accounts').select(ACCOUNT_COLUMNS).orderBy('id')
+      if (page.after !== undefined) query = query.where('id', '>', page.after)
+      // substr, not LIKE: no wildcard escaping, and no dependence on the database's collation.
+      if (page.idPrefix) query = query.where((eb) => eb(eb.fn('substr', ['id', sql.lit(1), sql.lit(page.idPrefix!.length)]), '=', page.idPrefix!))
+      if (page.status !== undefined) query = query.where('status', '=', page.status)
+      if (page.limit !== undefined) query = query.limit(page.limit)
+      const rows = await query.execute()
       return rows.map(toAccount)
     },
 
     async countAccounts() {
-      const { count } = await db
+      const { count } = await executor
         .selectFrom('accounts')
         .select((eb) => eb.fn.countAll<number | string>().as('count'))
         .executeTakeFirstOrThrow()
       return Number(count)
     },
 
-    setPasswordHash: (id, passwordHash, options) => changeAccount(id, { password_hash: passwordHash }, options?.revokeTokensAt),
+    setPasswordHash: (id, passwordHash, options) => changeAccount(id, { password_hash: passwordHash }, options?.revoke),
 
     async upgradePasswordHash(id, expectedHash, newHash) {
-      const result = await db
+      const result = await executor
         .updateTable('accounts')
         .set((eb) => ({ password_hash: newHash, version: eb('version', '+', 1), updated_at: Date.now() }))
         .where('id', '=', id)
@@ -175,7 +200,7 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
       return result.numUpdatedRows > 0n
     },
 
-    setStatus: (id, status, options) => changeAccount(id, { status }, options?.revokeTokensAt),
+    setStatus: (id, status, options) => changeAccount(id, { status }, options?.revoke),
 
     async addAllowedIp(id, cidr) {
       const { account } = await updateAccountLists(id, (current) =>
@@ -207,11 +232,21 @@ export function accountOperations(binding: DialectBinding): AccountOperations {
       return account
     },
 
-    revokeAccountTokens: (id, validAfter, expiresAt) => updateAndRevoke(id, {}, validAfter, expiresAt),
+    revokeAccountTokens: (id, validAfter, expiresAt) => updateAndRevoke(id, {}, { validAfter, expiresAt }),
 
     async deleteAccount(id) {
-      const result = await db.deleteFrom('accounts').where('id', '=', id).executeTakeFirst()
+      const result = await executor.deleteFrom('accounts').where('id', '=', id).executeTakeFirst()
       return result.numDeletedRows > 0n
+    },
+
+    async accountRevokedBefore(id) {
+      const row = await executor
+        .selectFrom('revocation_events')
+        .select((eb) => eb.fn.max('at').as('at'))
+        .where('kind', '=', 'account')
+        .where('subject', '=', id)
+        .executeTakeFirst()
+      return Number(row?.at ?? 0)
     },
   }
 }

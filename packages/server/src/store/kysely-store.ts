@@ -12,7 +12,6 @@ import { settingOperations } from './settings.js'
 import { signingKeyOperations } from './signing-keys.js'
 import type { Store } from './store.js'
 
-export { ACCOUNT_REVOCATION_RETENTION_SECONDS } from './accounts.js'
 export type { DialectBinding } from './binding.js'
 
 export function createKyselyStore(binding: DialectBinding): Store {
@@ -43,6 +42,10 @@ export function createKyselyStore(binding: DialectBinding): Store {
       closed = true
       await binding.closeExtras()
       await db.destroy()
+    },
+
+    transaction(work) {
+      return db.transaction().execute((trx) => work({ ...accountOperations(binding, trx), revokeJti: revocationOperations(binding, trx).revokeJti }))
     },
 
     ...accountOperations(binding),

@@ -2,7 +2,8 @@
  * Token revocation: revoked jtis and the changes feed that offline verifiers follow
  * (docs/wire.md, the revocation feed).
  */
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
+import { atomically } from './atomically.js'
 import type { DialectBinding } from './binding.js'
 import { toRevocationEvent } from './rows.js'
 import type { Database, RevocationEventsTable } from './schema.js'
@@ -27,11 +28,11 @@ export async function appendRevocationEvent(
     .execute()
 }
 
-export function revocationOperations(binding: DialectBinding): RevocationOperations {
-  const { db } = binding
+/** Over the database, or over a transaction opened by `Store.transaction` (see accounts.ts). */
+export function revocationOperations(binding: DialectBinding, db: Kysely<Database> = binding.db): RevocationOperations {
   return {
     async revokeJti(jti, tokenExp, expiresAt) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         const inserted = await trx
           .insertInto('revoked_tokens')
           .values({ jti, token_exp: tokenExp, expires_at: expiresAt })
@@ -62,7 +63,7 @@ export function revocationOperations(binding: DialectBinding): RevocationOperati
     },
 
     async pruneRevocations(now) {
-      return db.transaction().execute(async (trx) => {
+      return atomically(db, async (trx) => {
         const tokens = await trx.deleteFrom('revoked_tokens').where('expires_at', '<', now).executeTakeFirst()
         const events = await trx.deleteFrom('revocation_events').where('expires_at', '<', now).executeTakeFirst()
         return Number(tokens.numDeletedRows + events.numDeletedRows)

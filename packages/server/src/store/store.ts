@@ -36,6 +36,23 @@ export interface NewAccount {
   allowedIps?: string[]
   roles?: AccountRole[]
   status?: AccountStatus
+  /** Where its revocations start (epoch seconds; default 0): see `accountRevokedBefore`. */
+  tokensValidAfter?: number
+}
+
+/** A page of accounts in id order: those after `after`, optionally narrowed. */
+export interface AccountPage {
+  after?: string
+  limit?: number
+  /** Only ids that start with this text. */
+  idPrefix?: string
+  status?: AccountStatus
+}
+
+/** An account-wide revocation: tokens with iat before `validAfter` are revoked; the event is kept until `expiresAt`. */
+export interface AccountRevocation {
+  validAfter: number
+  expiresAt: number
 }
 
 export type KeyAlgorithm = 'EdDSA' | 'ES256' | 'HS256'
@@ -98,17 +115,18 @@ export interface Store {
   /** @throws AccountExistsError */
   createAccount(account: NewAccount): Promise<Account>
   getAccount(id: string): Promise<Account | undefined>
-  listAccounts(): Promise<Account[]>
+  /** Every account in id order, or one page of them. */
+  listAccounts(page?: AccountPage): Promise<Account[]>
   countAccounts(): Promise<number>
-  /** @throws AccountMissingError. When `revokeTokens`, also sets tokensValidAfter to `now`. */
-  setPasswordHash(id: string, passwordHash: string, options?: { revokeTokensAt?: number }): Promise<Account>
+  /** @throws AccountMissingError. With `revoke`, also revokes earlier tokens (see revokeAccountTokens). */
+  setPasswordHash(id: string, passwordHash: string, options?: { revoke?: AccountRevocation }): Promise<Account>
   /**
    * Replaces the hash only if it is still `expectedHash` (a parameter upgrade after a successful
    * check must not undo a concurrent password change). Does not revoke tokens. Returns whether it wrote.
    */
   upgradePasswordHash(id: string, expectedHash: string, newHash: string): Promise<boolean>
-  /** @throws AccountMissingError. Suspending may also revoke earlier tokens via `revokeTokensAt`. */
-  setStatus(id: string, status: AccountStatus, options?: { revokeTokensAt?: number }): Promise<Account>
+  /** @throws AccountMissingError. Suspending may also revoke earlier tokens via `revoke`. */
+  setStatus(id: string, status: AccountStatus, options?: { revoke?: AccountRevocation }): Promise<Account>
   /** Adds a canonical CIDR; a no-op if already present. @throws AccountMissingError */
   addAllowedIp(id: string, cidr: string): Promise<Account>
   /** Removes a canonical CIDR. Returns the account and whether it was present. @throws AccountMissingError */
@@ -117,10 +135,22 @@ export interface Store {
   grantRole(id: string, role: AccountRole): Promise<Account>
   /** @throws AccountMissingError */
   revokeRole(id: string, role: AccountRole): Promise<Account>
-  /** Sets tokensValidAfter (never moves it backwards) and records an 'account' revocation event. @throws AccountMissingError */
+  /**
+   * Sets tokensValidAfter to `validAfter`, or one past its current value when that is already
+   * as late (each revocation moves it strictly forward), and records an 'account' revocation
+   * event. @throws AccountMissingError
+   */
   revokeAccountTokens(id: string, validAfter: number, expiresAt: number): Promise<Account>
   /** Returns whether the account existed. */
   deleteAccount(id: string): Promise<boolean>
+  /** The latest account-wide revocation instant still in the feed for this id (0: none), even if the account is gone. */
+  accountRevokedBefore(id: string): Promise<number>
+
+  /**
+   * Runs `work` in one transaction: the changes it makes through `tx` commit together or not at
+   * all. Rows it reads are locked until then (PostgreSQL) or the whole store is (SQLite).
+   */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>
 
   // --- signing keys ---------------------------------------------------------------------
   listKeys(): Promise<SigningKeyRecord[]>
@@ -148,3 +178,20 @@ export interface Store {
   /** Inserts if absent and returns the stored value (first writer wins across instances). */
   putSettingIfAbsent(name: string, value: string): Promise<string>
 }
+
+/** What a change can do inside `Store.transaction`. */
+export type StoreTransaction = Pick<
+  Store,
+  | 'getAccount'
+  | 'createAccount'
+  | 'setPasswordHash'
+  | 'setStatus'
+  | 'addAllowedIp'
+  | 'removeAllowedIp'
+  | 'grantRole'
+  | 'revokeRole'
+  | 'revokeAccountTokens'
+  | 'deleteAccount'
+  | 'accountRevokedBefore'
+  | 'revokeJti'
+>

@@ -1,6 +1,6 @@
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, CIDR_ARGUMENT, accountIdArgument, canonicalCidr, describeIps } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, CIDR_ARGUMENT, accountIdArgument, canonicalCidr, describeIps, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'allow-ip',
@@ -10,7 +10,7 @@ export default defineCommand({
   async run(context) {
     const id = accountIdArgument(context)
     const cidr = canonicalCidr(context.args.CIDR ?? '')
-    const account = await withStore(context, (store) => store.addAllowedIp(id, cidr))
-    printLine(context, `allowed ${cidr} for ${id} (allowed IPs: ${describeIps(account.allowedIps)})`)
+    const { after } = await withAdministration(context, (administration) => administration.allowIp(id, cidr))
+    printLine(context, `allowed ${cidr} for ${id} (allowed IPs: ${describeIps(after!.allowedIps)})`)
   },
 })

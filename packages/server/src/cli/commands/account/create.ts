@@ -1,9 +1,8 @@
-import { generatePassword } from '../../../accounts/passwords.js'
-import { AccountExistsError, type AccountRole } from '../../../store/store.js'
+import { AccountExistsError } from '../../../store/store.js'
 import { booleanOption, defineCommand, printLine, stringListOption } from '../../command.js'
 import { writeLine } from '../../io.js'
 import { passwordSource, promptNewPassword, readPasswordFromStdin } from '../../password-input.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { STORE_OPTIONS } from '../../store-options.js'
 import {
   ACCOUNT_ID_ARGUMENT,
   PASSWORD_STDIN_OPTION,
@@ -12,6 +11,7 @@ import {
   describeIps,
   passwordHasherFromEnv,
   roleArgument,
+  withAdministration,
 } from './shared.js'
 
 export default defineCommand({
@@ -35,25 +35,24 @@ export default defineCommand({
   async run(context) {
     // Every value is checked before the store opens or a password is asked for.
     const id = accountIdArgument(context)
-    const allowedIps = [...new Set(stringListOption(context, 'allow-ip').map(canonicalCidr))]
-    const roles = [...new Set(stringListOption(context, 'role').map(roleArgument))] as AccountRole[]
-    const hasher = passwordHasherFromEnv(context)
+    const allowedIps = stringListOption(context, 'allow-ip').map(canonicalCidr)
+    const roles = stringListOption(context, 'role').map(roleArgument)
+    passwordHasherFromEnv(context)
 
-    return withStore(context, async (store) => {
+    return withAdministration(context, async (administration) => {
       // Checked before asking for a password, so nobody types one for nothing.
-      if (await store.getAccount(id)) throw new AccountExistsError(id)
+      if (await administration.exists(id)) throw new AccountExistsError(id)
       const source = passwordSource(context.io, booleanOption(context, 'password-stdin'))
-      const password =
-        source === 'stdin' ? await readPasswordFromStdin(context.io) : source === 'prompt' ? await promptNewPassword(context.io) : generatePassword()
-      const account = await store.createAccount({ id, passwordHash: await hasher.hash(password), allowedIps, roles })
+      const password = source === 'stdin' ? await readPasswordFromStdin(context.io) : source === 'prompt' ? await promptNewPassword(context.io) : undefined
+      const { after: account, generatedPassword } = await administration.create({ id, allowedIps, roles, password })
 
-      printLine(context, `created account ${account.id} (allowed IPs: ${describeIps(account.allowedIps)}${account.roles.length ? `; roles: ${account.roles.join(', ')}` : ''})`)
-      if (source === 'none') {
-        printLine(context, `password: ${password}`)
+      printLine(context, `created account ${account!.id} (allowed IPs: ${describeIps(account!.allowedIps)}${account!.roles.length ? `; roles: ${account!.roles.join(', ')}` : ''})`)
+      if (generatedPassword !== undefined) {
+        printLine(context, `password: ${generatedPassword}`)
         writeLine(context.io.stderr, 'The password is shown only this once; store it now. Change it with "bizauth account set-password".')
       }
-      if (account.allowedIps.length === 0) {
-        writeLine(context.io.stderr, `note: no allowed IP yet, so token requests get 3000; add one with "bizauth account allow-ip ${account.id} CIDR".`)
+      if (account!.allowedIps.length === 0) {
+        writeLine(context.io.stderr, `note: no allowed IP yet, so token requests get 3000; add one with "bizauth account allow-ip ${account!.id} CIDR".`)
       }
     })
   },

@@ -1,7 +1,6 @@
-import { AccountMissingError } from '../../../store/store.js'
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, accountIdArgument, tokenRevocationInstant } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, accountIdArgument, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'delete',
@@ -10,14 +9,7 @@ export default defineCommand({
   options: { ...STORE_OPTIONS },
   async run(context) {
     const id = accountIdArgument(context)
-    const existed = await withStore(context, async (store) => {
-      // Revoke first: the feed tells every server and offline verifier, which would otherwise
-      // keep accepting the deleted account's cached tokens until they expire.
-      const { validAfter, expiresAt } = tokenRevocationInstant()
-      await store.revokeAccountTokens(id, validAfter, expiresAt)
-      return store.deleteAccount(id)
-    })
-    if (!existed) throw new AccountMissingError(id)
+    await withAdministration(context, (administration) => administration.delete(id))
     printLine(context, `deleted ${id}`)
   },
 })

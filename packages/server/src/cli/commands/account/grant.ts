@@ -1,6 +1,6 @@
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT, accountIdArgument, roleArgument } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT, accountIdArgument, roleArgument, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'grant',
@@ -10,7 +10,7 @@ export default defineCommand({
   async run(context) {
     const id = accountIdArgument(context)
     const role = roleArgument(context.args.ROLE ?? '')
-    const account = await withStore(context, (store) => store.grantRole(id, role))
-    printLine(context, `granted ${role} to ${id} (roles: ${account.roles.join(', ')})`)
+    const { after } = await withAdministration(context, (administration) => administration.grantRole(id, role))
+    printLine(context, `granted ${role} to ${id} (roles: ${after!.roles.join(', ')})`)
   },
 })

@@ -1,13 +1,13 @@
 import { booleanOption, defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { JSON_OPTION, accountJson, describeIps } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { JSON_OPTION, accountJson, describeIps, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'list',
   summary: 'List every account (never a password hash).',
   options: { json: JSON_OPTION, ...STORE_OPTIONS },
   async run(context) {
-    const accounts = await withStore(context, (store) => store.listAccounts())
+    const accounts = await withAdministration(context, (administration) => administration.list())
     if (booleanOption(context, 'json')) {
       printLine(context, JSON.stringify(accounts.map(accountJson), null, 2))
       return

@@ -1,6 +1,6 @@
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, accountIdArgument } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, accountIdArgument, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'resume',
@@ -9,7 +9,7 @@ export default defineCommand({
   options: { ...STORE_OPTIONS },
   async run(context) {
     const id = accountIdArgument(context)
-    await withStore(context, (store) => store.setStatus(id, 'active'))
+    await withAdministration(context, (administration) => administration.resume(id))
     printLine(context, `resumed ${id}; it is active`)
   },
 })

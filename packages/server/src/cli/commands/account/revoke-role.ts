@@ -1,6 +1,6 @@
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT, accountIdArgument, roleArgument } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, ROLE_ARGUMENT, accountIdArgument, roleArgument, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'revoke-role',
@@ -10,9 +10,7 @@ export default defineCommand({
   async run(context) {
     const id = accountIdArgument(context)
     const role = roleArgument(context.args.ROLE ?? '')
-    // Not holding the role is the state asked for, so it succeeds (unlike deny-ip, where a
-    // missing entry may mean the address is still allowed through a range).
-    const account = await withStore(context, (store) => store.revokeRole(id, role))
-    printLine(context, `${id} does not hold ${role} (roles: ${account.roles.join(', ') || 'none'})`)
+    const { after } = await withAdministration(context, (administration) => administration.revokeRole(id, role))
+    printLine(context, `${id} does not hold ${role} (roles: ${after!.roles.join(', ') || 'none'})`)
   },
 })

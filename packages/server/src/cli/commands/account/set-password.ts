@@ -2,8 +2,8 @@ import { AccountMissingError } from '../../../store/store.js'
 import { booleanOption, defineCommand, printLine } from '../../command.js'
 import { UsageError } from '../../errors.js'
 import { passwordSource, promptNewPassword, readPasswordFromStdin } from '../../password-input.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, PASSWORD_STDIN_OPTION, accountIdArgument, passwordHasherFromEnv, tokenRevocationInstant } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, PASSWORD_STDIN_OPTION, accountIdArgument, passwordHasherFromEnv, revokedBefore, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'set-password',
@@ -20,15 +20,13 @@ export default defineCommand({
     if (source === 'none') {
       throw new UsageError(context.commandPath, 'no password source: stdin is not a terminal, so pass --password-stdin and pipe the password in')
     }
-    const hasher = passwordHasherFromEnv(context)
-    await withStore(context, async (store) => {
+    passwordHasherFromEnv(context)
+    await withAdministration(context, async (administration) => {
       // Checked before asking for a password, so nobody types one for nothing.
-      if (!(await store.getAccount(id))) throw new AccountMissingError(id)
+      if (!(await administration.exists(id))) throw new AccountMissingError(id)
       const password = source === 'stdin' ? await readPasswordFromStdin(context.io) : await promptNewPassword(context.io)
-      const passwordHash = await hasher.hash(password)
-      const { validAfter } = tokenRevocationInstant()
-      await store.setPasswordHash(id, passwordHash, { revokeTokensAt: validAfter })
-      printLine(context, `changed the password of ${id}; tokens issued before ${new Date(validAfter * 1000).toISOString()} are revoked`)
+      const { revocation } = await administration.setPassword(id, password)
+      printLine(context, `changed the password of ${id}; tokens issued before ${revokedBefore(revocation!.validAfter)} are revoked`)
     })
   },
 })

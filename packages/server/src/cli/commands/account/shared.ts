@@ -1,15 +1,22 @@
 /**
- * What the account sub-commands share: checking their arguments at the edge, the password
- * hasher they hash with, the token-revocation instant, and how an account is shown.
+ * What the account sub-commands share: checking their arguments at the edge (with the
+ * administration service's own rules, so nothing is asked or opened for a value it would
+ * refuse), the service they call, and how an account is shown. No rule of its own lives here.
  */
-import { isValidAccountId } from '../../../accounts/account-id.js'
+import {
+  AccountAdministration,
+  AccountInputError,
+  canonicalAllowedIp,
+  validAccountId,
+  validRole,
+  type AccountView,
+} from '../../../accounts/administration.js'
 import { PasswordHasher } from '../../../accounts/passwords.js'
 import { ARGON2_SETTINGS, ConfigError, resolveServerConfig } from '../../../config.js'
-import { InvalidAddressError, parseCidr } from '../../../net/cidr.js'
-import { ACCOUNT_ROLES, type Account, type AccountRole } from '../../../store/store.js'
-import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../../../tokens/lifetime.js'
+import { ACCOUNT_ROLES, type AccountRole } from '../../../store/store.js'
 import type { CommandContext, OptionSpec, PositionalSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
+import { withStore } from '../../store-options.js'
 
 export const ACCOUNT_ID_ARGUMENT: PositionalSpec = {
   name: 'ID',
@@ -33,28 +40,40 @@ export const PASSWORD_STDIN_OPTION: OptionSpec = {
 
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'Print JSON instead of text.' }
 
-export function accountIdArgument(context: CommandContext): string {
-  const id = context.args.ID ?? ''
-  if (!isValidAccountId(id)) {
-    throw new CliError(`invalid account id "${printable(id)}": use 1-64 characters of A-Z a-z 0-9 . _ @ -`)
-  }
-  return id
-}
-
-/** Parses an address or range into the canonical text the store keeps. */
-export function canonicalCidr(text: string): string {
+/** Runs a validator of the administration service, turning its refusal into a one-line CLI error. */
+function checked<T>(validate: () => T, message: (error: AccountInputError) => string): T {
   try {
-    return parseCidr(text).text
+    return validate()
   } catch (error) {
-    if (error instanceof InvalidAddressError) throw new CliError(`${error.message} (nothing changed)`)
+    if (error instanceof AccountInputError) throw new CliError(message(error))
     throw error
   }
 }
 
+export function accountIdArgument(context: CommandContext): string {
+  const id = context.args.ID ?? ''
+  return checked(() => validAccountId(id), () => `invalid account id "${printable(id)}": use 1-64 characters of A-Z a-z 0-9 . _ @ -`)
+}
+
+/** Parses an address or range into the canonical text the store keeps. */
+export function canonicalCidr(text: string): string {
+  return checked(() => canonicalAllowedIp(text), (error) => `${error.message} (nothing changed)`)
+}
+
 export function roleArgument(text: string): AccountRole {
-  const role = ACCOUNT_ROLES.find((known) => known === text)
-  if (!role) throw new CliError(`unknown role "${printable(text)}": the roles are ${ACCOUNT_ROLES.join(', ')}`)
-  return role
+  return checked(() => validRole(text), () => `unknown role "${printable(text)}": the roles are ${ACCOUNT_ROLES.join(', ')}`)
+}
+
+/** Opens the store, runs `work` with the administration service over it, and closes the store. */
+export function withAdministration<T>(context: CommandContext, work: (administration: AccountAdministration) => Promise<T>): Promise<T> {
+  // Built on first use: reading an account must not fail over an argon2 setting it never needs.
+  const hasher = { hash: (password: string) => passwordHasherFromEnv(context).hash(password) }
+  return withStore(context, (store) => work(new AccountAdministration({ store, hasher })))
+}
+
+/** When an account-wide revocation took effect, for messages. */
+export function revokedBefore(validAfter: number): string {
+  return new Date(validAfter * 1000).toISOString()
 }
 
 /**
@@ -72,27 +91,17 @@ export function passwordHasherFromEnv(context: CommandContext): PasswordHasher {
   }
 }
 
-/**
- * An account-wide revocation takes effect at the next whole second: tokens issued before it
- * are revoked, a token issued in that second gets `iat = validAfter` and stays valid
- * (docs/wire.md, "revocations"). The event is kept until the last affected token expired.
- */
-export function tokenRevocationInstant(now = Date.now()): { validAfter: number; expiresAt: number } {
-  const validAfter = Math.floor(now / 1000) + 1
-  return { validAfter, expiresAt: validAfter + ACCOUNT_REVOCATION_RETENTION_SECONDS }
-}
-
 /** The stable JSON form of an account. The password hash is never part of it. */
 export interface AccountJson {
   id: string
-  status: Account['status']
+  status: AccountView['status']
   allowedIps: string[]
   roles: AccountRole[]
   createdAt: string
   updatedAt: string
 }
 
-export function accountJson(account: Account): AccountJson {
+export function accountJson(account: AccountView): AccountJson {
   return {
     id: account.id,
     status: account.status,
@@ -103,7 +112,7 @@ export function accountJson(account: Account): AccountJson {
   }
 }
 
-export function accountText(account: Account): string[] {
+export function accountText(account: AccountView): string[] {
   return [
     `id:          ${account.id}`,
     `status:      ${account.status}`,

@@ -1,6 +1,6 @@
 import { defineCommand, printLine } from '../../command.js'
-import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { ACCOUNT_ID_ARGUMENT, accountIdArgument, tokenRevocationInstant } from './shared.js'
+import { STORE_OPTIONS } from '../../store-options.js'
+import { ACCOUNT_ID_ARGUMENT, accountIdArgument, revokedBefore, withAdministration } from './shared.js'
 
 export default defineCommand({
   name: 'suspend',
@@ -9,8 +9,7 @@ export default defineCommand({
   options: { ...STORE_OPTIONS },
   async run(context) {
     const id = accountIdArgument(context)
-    const { validAfter } = tokenRevocationInstant()
-    await withStore(context, (store) => store.setStatus(id, 'suspended', { revokeTokensAt: validAfter }))
-    printLine(context, `suspended ${id}; tokens issued before ${new Date(validAfter * 1000).toISOString()} are revoked`)
+    const { revocation } = await withAdministration(context, (administration) => administration.suspend(id))
+    printLine(context, `suspended ${id}; tokens issued before ${revokedBefore(revocation!.validAfter)} are revoked`)
   },
 })
