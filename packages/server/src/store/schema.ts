@@ -1,6 +1,6 @@
 /**
  * The tables as Kysely sees them. Both dialects store the same columns with the same meaning;
- * only the SQL types differ (see the two migrations.ts files).
+ * only the SQL types differ (see migrations.ts and its per-dialect ColumnTypes).
  *
  * Instants are integers: `*_at` columns hold epoch milliseconds, except the token-facing ones
  * (`tokens_valid_after`, `token_exp`, `at`, `expires_at`), which hold epoch seconds like a JWT.
