@@ -25,6 +25,7 @@ import { useTempDir } from './helpers/tmp.js'
 
 const FIXTURES = new URL('../../test/fixtures/', import.meta.url)
 const RELEASED_MIGRATION = '0001_initial_schema'
+const MIGRATIONS_SINCE = ['0002_drop_settings_add_lockout_generation']
 /** The argon2id parameters the fixture's hashes carry, so the server does not re-hash them in the background. */
 const FIXTURE_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
 const FIXTURE_PASSWORD = 'old-release-password'
@@ -47,6 +48,8 @@ interface DialectUnderTest {
   createDatabase(t: TestContext): Promise<OpenStoreOptions>
   /** Runs a dump's SQL against the database, on a connection of its own. */
   load(options: OpenStoreOptions, dump: string): Promise<void>
+  /** The names of its tables, sorted. */
+  tables(options: OpenStoreOptions): Promise<string[]>
   /** The schema as the database reports it, in a form deepEqual can compare. */
   describeSchema(options: OpenStoreOptions): Promise<unknown>
   /** Every row of a table, ordered by `orderBy`, exactly as the driver returns it. */
@@ -89,6 +92,11 @@ const dialects: DialectUnderTest[] = [
     async load(options, dump) {
       withSqlite(options, (db) => db.exec(dump))
     },
+    async tables(options) {
+      return withSqlite(options, (db) =>
+        db.prepare(`select name from sqlite_master where type = 'table' order by name`).pluck().all() as string[],
+      )
+    },
     async describeSchema(options) {
       return withSqlite(options, (db) =>
         db.prepare('select type, name, tbl_name, sql from sqlite_master order by type, name').all(),
@@ -110,6 +118,13 @@ const dialects: DialectUnderTest[] = [
     async load(options, dump) {
       // Its own connection: the dump empties search_path for the session it runs in.
       await withPostgres(options, (client) => client.query(dump))
+    },
+    async tables(options) {
+      return withPostgres(options, async (client) =>
+        (await client.query(`select table_name from information_schema.tables where table_schema = 'public' order by table_name`)).rows.map(
+          (row: { table_name: string }) => row.table_name,
+        ),
+      )
     },
     async describeSchema(options) {
       return withPostgres(options, async (client) => {
@@ -194,7 +209,7 @@ for (const dialect of dialects) {
       assert.deepEqual(await dialect.describeSchema(rebuilt), await dialect.describeSchema(released))
     })
 
-    it('keeps every row, and migrate() is idempotent', async (t) => {
+    it('keeps every row, defaults the new column, drops settings, and migrate() is idempotent', async (t) => {
       const options = await previousReleaseDatabase(t, dialect)
       const before = await allRows(dialect, options)
       assert.deepEqual(
@@ -202,10 +217,24 @@ for (const dialect of dialects) {
         [RELEASED_MIGRATION],
       )
       assert.equal(before.accounts!.length, 2, 'the fixture has two accounts')
+      assert.ok((await dialect.tables(options)).includes('settings'), 'the fixture has the settings table')
 
       await migrateWithTodaysCode(options)
       const after = await allRows(dialect, options)
-      assert.deepEqual(after, before)
+      const { accounts, [MIGRATION_TABLE]: migrations, ...untouched } = after
+      const { accounts: accountsBefore, [MIGRATION_TABLE]: migrationsBefore, ...untouchedBefore } = before
+      assert.deepEqual(untouched, untouchedBefore, 'keys, revoked tokens and revocation events are as they were')
+      assert.deepEqual(
+        accounts,
+        accountsBefore!.map((row) => ({ ...row, lockout_generation: 0 })),
+        'every account is as it was, with lockout_generation 0',
+      )
+      assert.deepEqual(migrations!.slice(0, migrationsBefore!.length), migrationsBefore, 'the 0001 record is kept')
+      assert.deepEqual(
+        migrations!.map((row) => row.name),
+        [RELEASED_MIGRATION, ...MIGRATIONS_SINCE],
+      )
+      assert.ok(!(await dialect.tables(options)).includes('settings'), 'the settings table is gone')
 
       const schema = await dialect.describeSchema(options)
       await migrateWithTodaysCode(options)
@@ -239,6 +268,7 @@ for (const dialect of dialects) {
       const publicKey = await importJWK(JSON.parse(String(currentKey.public_jwk)), String(currentKey.alg))
       const { payload } = await jwtVerify(token, publicKey)
       assert.equal(payload.sub, 'acme')
+      assert.equal((await app.store.getAccount('acme'))?.lockoutGeneration, 0)
 
       assert.equal(answerCode(await app.token(basic('acme', 'not-the-password'))), '3007')
     })

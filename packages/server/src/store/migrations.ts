@@ -87,10 +87,26 @@ function initialSchema({ epoch, sequence }: ColumnTypes): Migration {
   }
 }
 
+/**
+ * One release, one step: the `settings` table goes (issue 8: only a test ever used it), and
+ * accounts gain `lockout_generation`, which `bizauth account unlock` bumps. Existing accounts
+ * start at 0, as new ones do.
+ */
+const dropSettingsAddLockoutGeneration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropTable('settings').execute()
+    await db.schema
+      .alterTable('accounts')
+      .addColumn('lockout_generation', 'integer', (col) => col.notNull().defaultTo(0))
+      .execute()
+  },
+}
+
 /** The migrations of one dialect, keyed by name (Kysely applies them in name order). */
 export function schemaMigrations(types: ColumnTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial_schema': initialSchema(types),
+    '0002_drop_settings_add_lockout_generation': dropSettingsAddLockoutGeneration,
   }
   return { getMigrations: async () => migrations }
 }
