@@ -155,6 +155,7 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
           tokens_valid_after: account.tokensValidAfter ?? 0,
           created_at: now,
           updated_at: now,
+          lockout_generation: 0,
         })
         // No row back means the id was taken; ON CONFLICT keeps a PostgreSQL transaction usable.
         .onConflict((oc) => oc.column('id').doNothing())

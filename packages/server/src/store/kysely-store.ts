@@ -1,6 +1,6 @@
 /**
  * The one implementation of Store, shared by both dialects: the operations of accounts.ts,
- * signing-keys.ts, revocations.ts and settings.ts over a Kysely<Database>, plus the lifecycle.
+ * signing-keys.ts and revocations.ts over a Kysely<Database>, plus the lifecycle.
  * What differs between SQLite and PostgreSQL comes in through the DialectBinding.
  */
 import { Migrator } from 'kysely'
@@ -8,7 +8,6 @@ import { accountOperations } from './accounts.js'
 import type { DialectBinding } from './binding.js'
 import { revocationOperations } from './revocations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js'
-import { settingOperations } from './settings.js'
 import { signingKeyOperations } from './signing-keys.js'
 import type { Store } from './store.js'
 
@@ -51,6 +50,5 @@ export function createKyselyStore(binding: DialectBinding): Store {
     ...accountOperations(binding),
     ...signingKeyOperations(binding),
     ...revocationOperations(binding),
-    ...settingOperations(binding),
   }
 }

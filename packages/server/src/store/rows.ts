@@ -14,6 +14,7 @@ export function toAccount(row: AccountRow): Account {
     tokensValidAfter: Number(row.tokens_valid_after),
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
+    lockoutGeneration: Number(row.lockout_generation),
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The tables as Kysely sees them. Both dialects store the same columns with the same meaning;
- * only the SQL types differ (see the two migrations.ts files).
+ * only the SQL types differ (see migrations.ts and its per-dialect ColumnTypes).
  *
  * Instants are integers: `*_at` columns hold epoch milliseconds, except the token-facing ones
  * (`tokens_valid_after`, `token_exp`, `at`, `expires_at`), which hold epoch seconds like a JWT.
@@ -22,6 +22,8 @@ export interface AccountsTable {
   tokens_valid_after: number
   created_at: number
   updated_at: number
+  /** Bumped by `bizauth account unlock`; 0 until the first unlock. */
+  lockout_generation: number
 }
 
 export interface SigningKeysTable {
@@ -50,17 +52,11 @@ export interface RevocationEventsTable {
   created_at: number
 }
 
-export interface SettingsTable {
-  name: string
-  value: string
-}
-
 export interface Database {
   accounts: AccountsTable
   signing_keys: SigningKeysTable
   revoked_tokens: RevokedTokensTable
   revocation_events: RevocationEventsTable
-  settings: SettingsTable
 }
 
 export type AccountRow = AccountsTable
@@ -76,6 +72,7 @@ export const ACCOUNT_COLUMNS = [
   'tokens_valid_after',
   'created_at',
   'updated_at',
+  'lockout_generation',
 ] as const satisfies readonly (keyof AccountsTable)[]
 
 /** Kysely names its bookkeeping tables after the product so they are recognisable in a shared database. */

@@ -28,6 +28,8 @@ export interface Account {
   tokensValidAfter: number
   createdAt: Date
   updatedAt: Date
+  /** Bumped by every unlock; 0 until the first. */
+  lockoutGeneration: number
 }
 
 export interface NewAccount {
@@ -172,11 +174,6 @@ export interface Store {
   revocationsSince(after: number, limit: number): Promise<RevocationEvent[]>
   /** Forgets revoked jtis and feed events whose expiresAt is before `now` (epoch seconds). */
   pruneRevocations(now: number): Promise<number>
-
-  // --- generic settings (e.g. the dummy hash, the instance-wide HMAC secret) ------------
-  getSetting(name: string): Promise<string | undefined>
-  /** Inserts if absent and returns the stored value (first writer wins across instances). */
-  putSettingIfAbsent(name: string, value: string): Promise<string>
 }
 
 /** What a change can do inside `Store.transaction`. */

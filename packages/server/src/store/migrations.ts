@@ -1,0 +1,112 @@
+/**
+ * The schema, once for both dialects, as in-code migrations (no files to ship or find at run
+ * time). Each dialect passes its ColumnTypes (sqlite/migrations.ts, postgres/migrations.ts);
+ * nothing else differs between them.
+ *
+ * A migration is never edited once released; a change is a new entry. `0001_initial_schema`
+ * must build, on each dialect, exactly the tables the two per-dialect copies it replaced built
+ * (test/migrate-forward.test.ts checks that against databases those copies created).
+ */
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+
+/** The SQL types that differ between dialects; every other column type is the same word on both. */
+export interface ColumnTypes {
+  /** Epoch instants (seconds or milliseconds, see schema.ts): past 2^31, so 64 bits. */
+  readonly epoch: 'integer' | 'bigint'
+  /**
+   * An increasing primary key that never hands out a number twice, even after the newest rows
+   * are deleted: a verifier's feed cursor must never point past a future event.
+   */
+  readonly sequence: {
+    readonly type: 'integer' | 'bigserial'
+    readonly constraints: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder
+  }
+}
+
+function initialSchema({ epoch, sequence }: ColumnTypes): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('password_hash', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull().check(sql`status in ('active', 'suspended')`))
+        .addColumn('allowed_ips', 'text', (col) => col.notNull().defaultTo('[]'))
+        .addColumn('roles', 'text', (col) => col.notNull().defaultTo('[]'))
+        .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+        .addColumn('tokens_valid_after', epoch, (col) => col.notNull().defaultTo(0))
+        .addColumn('created_at', epoch, (col) => col.notNull())
+        .addColumn('updated_at', epoch, (col) => col.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (col) => col.primaryKey())
+        .addColumn('alg', 'text', (col) => col.notNull())
+        .addColumn('state', 'text', (col) => col.notNull().check(sql`state in ('next', 'current', 'retired')`))
+        .addColumn('private_material', 'text', (col) => col.notNull())
+        .addColumn('public_jwk', 'text')
+        .addColumn('created_at', epoch, (col) => col.notNull())
+        .addColumn('activated_at', epoch)
+        .addColumn('retired_at', epoch)
+        .execute()
+      // At most one current key, enforced by the database rather than by every instance's good manners.
+      await db.schema
+        .createIndex('signing_keys_one_current')
+        .on('signing_keys')
+        .column('state')
+        .unique()
+        .where(sql.ref('state'), '=', 'current')
+        .execute()
+
+      await db.schema
+        .createTable('revoked_tokens')
+        .addColumn('jti', 'text', (col) => col.primaryKey())
+        .addColumn('token_exp', epoch, (col) => col.notNull())
+        .addColumn('expires_at', epoch, (col) => col.notNull())
+        .execute()
+      await db.schema.createIndex('revoked_tokens_expires_at').on('revoked_tokens').column('expires_at').execute()
+
+      await db.schema
+        .createTable('revocation_events')
+        .addColumn('seq', sequence.type, sequence.constraints)
+        .addColumn('kind', 'text', (col) => col.notNull().check(sql`kind in ('jti', 'account')`))
+        .addColumn('subject', 'text', (col) => col.notNull())
+        .addColumn('at', epoch, (col) => col.notNull())
+        .addColumn('expires_at', epoch, (col) => col.notNull())
+        .addColumn('created_at', epoch, (col) => col.notNull())
+        .execute()
+      await db.schema.createIndex('revocation_events_expires_at').on('revocation_events').column('expires_at').execute()
+
+      await db.schema
+        .createTable('settings')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('value', 'text', (col) => col.notNull())
+        .execute()
+    },
+  }
+}
+
+/**
+ * One release, one step: the `settings` table goes (issue 8: only a test ever used it), and
+ * accounts gain `lockout_generation`, which `bizauth account unlock` bumps. Existing accounts
+ * start at 0, as new ones do.
+ */
+const dropSettingsAddLockoutGeneration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropTable('settings').execute()
+    await db.schema
+      .alterTable('accounts')
+      .addColumn('lockout_generation', 'integer', (col) => col.notNull().defaultTo(0))
+      .execute()
+  },
+}
+
+/** The migrations of one dialect, keyed by name (Kysely applies them in name order). */
+export function schemaMigrations(types: ColumnTypes): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001_initial_schema': initialSchema(types),
+    '0002_drop_settings_add_lockout_generation': dropSettingsAddLockoutGeneration,
+  }
+  return { getMigrations: async () => migrations }
+}
