@@ -94,11 +94,11 @@ describe('credential cache: TTL and size bound', () => {
     const ip = parseIpAddress('127.0.0.1')
     const { authenticator, hasher } = t.services
     const t0 = Date.now()
-    await authenticator.authenticate(basic('acme', 'pw'), ip, t0)
+    await authenticator.authenticate({ account: 'acme', password: 'pw' }, ip, t0)
     const afterFirst = hasher.verifications
-    await authenticator.authenticate(basic('acme', 'pw'), ip, t0 + 59_999)
+    await authenticator.authenticate({ account: 'acme', password: 'pw' }, ip, t0 + 59_999)
     assert.equal(hasher.verifications, afterFirst, 'fresh within the TTL')
-    await authenticator.authenticate(basic('acme', 'pw'), ip, t0 + 60_000)
+    await authenticator.authenticate({ account: 'acme', password: 'pw' }, ip, t0 + 60_000)
     assert.equal(hasher.verifications, afterFirst + 1, 'expired at the TTL')
   })
 

@@ -120,7 +120,7 @@ describe('per-account lockout', () => {
     context.after(() => t.close())
     await t.createAccount('acme', 'right', { allowIps: ANYWHERE })
     const ip = parseIpAddress('192.0.2.1')
-    const authenticate = (password: string, now: number): Promise<Account> => t.services.authenticator.authenticate(basic('acme', password), ip, now)
+    const authenticate = async (password: string, now: number): Promise<Account> => (await t.services.authenticator.authenticate({ account: 'acme', password }, ip, now)).account
     const failure = async (promise: Promise<unknown>): Promise<ContractError> => {
       try {
         await promise
@@ -233,7 +233,7 @@ describe('per-IP failure limit', () => {
     const ip = parseIpAddress('192.0.2.9')
     const attempt = async (password: string, now: number): Promise<string> => {
       try {
-        await t.services.authenticator.authenticate(basic('acme', password), ip, now)
+        await t.services.authenticator.authenticate({ account: 'acme', password }, ip, now)
         return 'ok'
       } catch (error) {
         return (error as ContractError).code
@@ -298,6 +298,11 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
     ipBlockSeconds: 7,
     issuanceRatePerMinute: 60,
   }
+  /** A wrong password as the authenticator records one: reserved before the check, then failed. */
+  const wrongPassword = async (limits: Limits, key: string, now: number): Promise<void> => {
+    assert.equal(await limits.reservePasswordCheck(key, now), 0, 'the check was admitted')
+    await limits.recordPasswordFailure(key, now)
+  }
 
   it('refills the bucket at rate/60 per second and never above its capacity', async () => {
     const limits = new Limits(new MemoryCounterStore(), settings)
@@ -318,8 +323,8 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
     let now = 0
     const seen: number[] = []
     for (let round = 0; round < 5; round++) {
-      await limits.recordPasswordFailure('a', now)
-      await limits.recordPasswordFailure('a', now)
+      await wrongPassword(limits, 'a', now)
+      await wrongPassword(limits, 'a', now)
       const locked = await limits.accountLockedFor('a', now)
       seen.push(locked)
       now += locked * 1000
@@ -338,16 +343,16 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
   it('never lets a flood of client addresses wipe an account\'s lockout (eviction stays within the flooded kind)', async () => {
     const counters = new MemoryCounterStore(100)
     const limits = new Limits(counters, { ...settings, ipFailureLimit: 1_000 })
-    await limits.recordPasswordFailure('victim', 0)
-    await limits.recordPasswordFailure('victim', 0)
+    await wrongPassword(limits, 'victim', 0)
+    await wrongPassword(limits, 'victim', 0)
     assert.equal(await limits.accountLockedFor('victim', 0), 10)
     // An attacker with many addresses (one IPv6 /64 holds 2^64) fails cheaply from each of them.
     for (let i = 0; i < 5_000; i++) await limits.recordIpFailure(`2001:db8::${i.toString(16)}`, 0)
     assert.ok(counters.size <= 100, `size ${counters.size}`)
     assert.equal(await limits.accountLockedFor('victim', 0), 10, 'still locked')
     // and the lock level survived too: the next lock doubles.
-    await limits.recordPasswordFailure('victim', 10_000)
-    await limits.recordPasswordFailure('victim', 10_000)
+    await wrongPassword(limits, 'victim', 10_000)
+    await wrongPassword(limits, 'victim', 10_000)
     assert.equal(await limits.accountLockedFor('victim', 10_000), 20)
   })
 

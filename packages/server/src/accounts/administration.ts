@@ -205,7 +205,7 @@ export class AccountAdministration {
     validAccountId(id)
     const generatedPassword = password === undefined ? generatePassword() : undefined
     const passwordHash = await this.#deps.hasher.hash(password ?? generatedPassword!)
-    const change = await this.#change(id, 'account.set_password', (tx, revoke) => tx.setPasswordHash(id, passwordHash, { revoke }), { revokes: true })
+    const change = await this.#change(id, 'account.set_password', (tx, revoke) => tx.setPasswordHash(id, passwordHash, { revoke, clearLockout: true }), { revokes: true })
     return { ...change, generatedPassword }
   }
 
@@ -246,6 +246,14 @@ export class AccountAdministration {
   revokeRole(id: string, roleText: string): Promise<AccountChange> {
     const role = validRole(roleText)
     return this.#change(id, 'account.revoke_role', (tx) => tx.revokeRole(id, role))
+  }
+
+  /**
+   * Clears a lockout on every instance at once: the lockout count is keyed by the account's
+   * lockout generation, which this moves on. A password change does the same.
+   */
+  unlock(id: string): Promise<AccountChange> {
+    return this.#change(id, 'account.unlock', (tx) => tx.clearLockout(id))
   }
 
   /** Every token issued so far is revoked; the account may request new ones. */
@@ -315,6 +323,7 @@ function describe(action: AccountAction, before: Account | undefined, after: Acc
   compare('allowed_ips', (a) => a.allowedIps)
   compare('roles', (a) => a.roles)
   compare('tokens_valid_after', (a) => a.tokensValidAfter)
+  compare('lockout', (a) => a.lockoutGeneration)
   if (before && after && before.passwordHash !== after.passwordHash) changes.password = [false, true]
   return {
     action,

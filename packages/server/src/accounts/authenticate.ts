@@ -1,16 +1,23 @@
 /**
  * Who is asking: the checks of issue 2 §2, in the contract's order, with the abuse
- * resistance of issue 3 woven in. Knows nothing of HTTP: the route hands it the Basic
- * header and the client address.
+ * resistance of issue 3 woven in. Knows nothing of HTTP: the route parses the Basic header
+ * (undefined when it is unreadable) and resolves the client address.
  *
  *   0. client IP blocked by the failure limit ................ 3008
  *   1. header missing/undecodable, no colon ................... 3001
  *   2. account id of the wrong shape .......................... 3004
- *   3. no such account (after a dummy argon2id check) ......... 3006  (3001 with uniform errors)
+ *   3. no such account (after a dummy argon2id check) ......... 3006
  *   4. allow-list: none registered 3000, address unreadable 3003, no match 3010
  *   5. account locked out (no hashing at all) ................. 3008
- *   6. wrong password ......................................... 3007  (3001 with uniform errors)
+ *   6. wrong password ......................................... 3007
  *   7. suspended (only the owner learns this) ................. 3009
+ *
+ * With uniform errors, 3, 4 and 6 all become 3001 after one argon2id check, and unknown ids
+ * count towards a lockout exactly like existing ones: nothing in the answer tells whether an
+ * account exists, from any address (issue 13 §5).
+ *
+ * Every argon2id check is reserved against the account's and the address's failure budgets
+ * before it runs (limits/limits.ts), so concurrent guesses cannot outrun the lockout.
  */
 import {
   AccountNotFoundError,
@@ -24,14 +31,31 @@ import {
   TooManyConnectionsError,
   WrongPasswordError,
 } from '../errors.js'
-import { parseBasicCredentials } from '../http/basic-auth.js'
 import { anyCidrContains, formatIpAddress, parseCidr, type Cidr, type IpAddress } from '../net/cidr.js'
 import type { Account, Store } from '../store/store.js'
-import type { Limits } from '../limits/limits.js'
+import { lockoutKey, type Limits } from '../limits/limits.js'
 import { isValidAccountId } from './account-id.js'
 import type { CredentialCache } from './credential-cache.js'
 import { HashQueueFullError } from './hash-queue.js'
 import type { PasswordHasher } from './passwords.js'
+
+/** An account id and password as the client sent them (RFC 7617 for the token route). */
+export interface PasswordCredentials {
+  account: string
+  password: string
+}
+
+/** A successful authentication, and the `iat` any token issued on its strength must carry. */
+export interface Authentication {
+  account: Account
+  /**
+   * Epoch seconds: when the account row this decision rests on was first read, or its
+   * valid-after instant if that is later. A change committed after the read moves valid-after
+   * past this (store/accounts.ts), so a token issued with it is revoked by that change however
+   * long the request then waited for the hash queue (issue 13 §1).
+   */
+  issuedAt: number
+}
 
 export interface AuthenticatorDeps {
   store: Store
@@ -44,6 +68,9 @@ export interface AuthenticatorDeps {
   onUpgradeError?: (error: unknown) => void
 }
 
+/** A re-read that keeps finding a changed account gives up after this many rounds. */
+const MAX_STATE_CHECKS = 3
+
 export class Authenticator {
   readonly #deps: AuthenticatorDeps
   readonly #parsedCidrs = new Map<string, Cidr>()
@@ -53,55 +80,148 @@ export class Authenticator {
   }
 
   /** Resolves to the authenticated, active account, or rejects with a ContractError. */
-  async authenticate(authorization: string | undefined, clientIp: IpAddress | undefined, now = Date.now()): Promise<Account> {
-    const ipKey = clientIp ? ipLimitKey(clientIp) : undefined
-    if (ipKey !== undefined) {
-      const wait = await this.#deps.limits.ipBlockedFor(ipKey, now)
-      if (wait > 0) throw TooManyConnectionsError(wait)
-    }
+  async authenticate(credentials: PasswordCredentials | undefined, clientIp: IpAddress | undefined, now = Date.now()): Promise<Authentication> {
+    const budget = new AddressBudget(this.#deps.limits, clientIp && ipLimitKey(clientIp), now)
+    await budget.admit()
     try {
-      return await this.#check(authorization, clientIp, now)
+      const authentication = await this.#check(credentials, clientIp, budget, now)
+      await budget.succeeded()
+      return authentication
     } catch (error) {
-      if (ipKey !== undefined && error instanceof ContractError && error.code !== '3008') {
-        await this.#deps.limits.recordIpFailure(ipKey, now)
-      }
+      // A 3008 is the limit speaking, not the caller failing; an internal error is nobody's failure.
+      if (error instanceof ContractError && error.code !== '3008') await budget.failed()
+      else await budget.released()
       throw error
     }
   }
 
-  async #check(authorization: string | undefined, clientIp: IpAddress | undefined, now: number): Promise<Account> {
-    const { store, limits, uniformAuthErrors } = this.#deps
-    const credentials = parseBasicCredentials(authorization)
+  async #check(credentials: PasswordCredentials | undefined, clientIp: IpAddress | undefined, budget: AddressBudget, now: number): Promise<Authentication> {
     if (!credentials) throw InvalidBasicCredentialsError()
     const { account: accountId, password } = credentials
     if (!isValidAccountId(accountId)) throw InvalidAccountError()
 
-    const account = await store.getAccount(accountId)
-    if (!account) {
-      await this.#verify(this.#deps.dummyHash, password)
-      throw uniformAuthErrors ? InvalidBasicCredentialsError() : AccountNotFoundError()
+    const readAt = Date.now()
+    const account = await this.#deps.store.getAccount(accountId)
+    const issuedAt = account ? Math.max(Math.floor(readAt / 1000), account.tokensValidAfter) : 0
+
+    if (this.#deps.uniformAuthErrors) {
+      const refusal = account ? this.#allowListRefusal(account, clientIp) : AccountNotFoundError()
+      if (refusal) {
+        // Exactly what an unknown account costs and answers: a lockout count under the id, one
+        // dummy check, 3001. (An existing account counts under its own generation.)
+        await this.#checkPassword({ id: accountId, lockoutGeneration: account?.lockoutGeneration ?? 0 }, password, budget, now)
+        throw InvalidBasicCredentialsError()
+      }
+    } else {
+      if (!account) {
+        await this.#reservedCheck(budget, undefined, () => this.#verify(this.#deps.dummyHash, password), now)
+        throw AccountNotFoundError()
+      }
+      const refusal = this.#allowListRefusal(account, clientIp)
+      if (refusal) throw refusal
     }
-
-    this.#checkAllowedIp(account, clientIp)
-
-    const locked = await limits.accountLockedFor(account.id, now)
-    if (locked > 0) throw TooManyConnectionsError(locked)
-
-    if (!(await this.#checkPassword(account, password, now))) {
-      await limits.recordPasswordFailure(account.id, now)
-      throw uniformAuthErrors ? InvalidBasicCredentialsError() : WrongPasswordError()
-    }
-    await limits.recordPasswordSuccess(account.id)
-
-    if (account.status === 'suspended') throw AccountSuspendedError()
-    return account
+    return this.#checkAccount(account!, password, clientIp, budget, now, issuedAt, 1)
   }
 
-  #checkAllowedIp(account: Account, clientIp: IpAddress | undefined): void {
-    if (account.allowedIps.length === 0) throw NoAllowedIpError()
-    if (!clientIp) throw InvalidIpError()
+  /** Steps 5-7 for an account whose allow-list admits the caller. */
+  async #checkAccount(
+    account: Account,
+    password: string,
+    clientIp: IpAddress | undefined,
+    budget: AddressBudget,
+    now: number,
+    issuedAt: number,
+    round: number,
+  ): Promise<Authentication> {
+    const { store, cache, uniformAuthErrors } = this.#deps
+    const hashed = await this.#checkPassword(account, password, budget, now)
+    if (hashed === false) throw uniformAuthErrors ? InvalidBasicCredentialsError() : WrongPasswordError()
+
+    if (hashed === 'checked' && round < MAX_STATE_CHECKS) {
+      // The check may have waited for the hash queue while an operator changed the account:
+      // read it again and decide on what is stored now. `issuedAt` stays that of the first read,
+      // so a revocation committed meanwhile still reaches the token.
+      const fresh = await store.getAccount(account.id)
+      if (!fresh) throw uniformAuthErrors ? InvalidBasicCredentialsError() : AccountNotFoundError()
+      if (fresh.version !== account.version) {
+        const refusal = this.#allowListRefusal(fresh, clientIp)
+        if (refusal) throw uniformAuthErrors ? InvalidBasicCredentialsError() : refusal
+        // The password was verified against this very hash: no second argon2id run for it.
+        if (fresh.passwordHash === account.passwordHash) cache.remember(cache.fingerprint(fresh.id, password), fresh, now)
+        return this.#checkAccount(fresh, password, clientIp, budget, now, issuedAt, round + 1)
+      }
+    }
+    if (account.status === 'suspended') throw AccountSuspendedError()
+    return { account, issuedAt }
+  }
+
+  /**
+   * The lockout and the password itself. Resolves to 'cached' or 'checked' for a right
+   * password, false for a wrong one; rejects with 3008 when the lockout or a budget refuses.
+   * `target` without a hash (uniform errors, an account that must look unknown) is checked
+   * against the dummy hash and so always fails, at the same cost.
+   */
+  async #checkPassword(
+    target: Pick<Account, 'id' | 'lockoutGeneration'> & Partial<Account>,
+    password: string,
+    budget: AddressBudget,
+    now: number,
+  ): Promise<'cached' | 'checked' | false> {
+    const { cache, hasher, limits } = this.#deps
+    const key = lockoutKey(target.id, target.lockoutGeneration)
+    const locked = await limits.accountLockedFor(key, now)
+    if (locked > 0) throw TooManyConnectionsError(locked)
+
+    const account = target.passwordHash === undefined ? undefined : (target as Account)
+    const fingerprint = cache.fingerprint(target.id, password)
+    if (account && cache.hit(fingerprint, account, now)) {
+      await limits.recordPasswordSuccess(key)
+      return 'cached'
+    }
+    const passwordHash = account?.passwordHash ?? this.#deps.dummyHash
+    // Concurrent requests with the same credentials share one check, and only that check is
+    // reserved: they are one guess, however many times it is sent.
+    const valid = await cache.singleFlight(fingerprint, passwordHash, () =>
+      this.#reservedCheck(budget, key, () => this.#verify(passwordHash, password), now),
+    )
+    if (!valid || !account) {
+      await limits.recordPasswordFailure(key, now)
+      return false
+    }
+    // The account may have locked while this check ran: a lock wins over a late right answer.
+    const lockedMeanwhile = await limits.lockedFor(key, now)
+    if (lockedMeanwhile > 0) throw TooManyConnectionsError(lockedMeanwhile)
+    await limits.recordPasswordSuccess(key)
+    cache.remember(fingerprint, account, now)
+    if (hasher.needsRehash(account.passwordHash)) this.#upgradeHash(account, password)
+    return 'checked'
+  }
+
+  /**
+   * Runs one argon2id check after reserving it against the address's budget and, for an
+   * account (`lockout`), against the account's; a reservation the check never used is given back.
+   */
+  async #reservedCheck(budget: AddressBudget, lockout: string | undefined, check: () => Promise<boolean>, now: number): Promise<boolean> {
+    const { limits } = this.#deps
+    await budget.reserve()
+    if (lockout !== undefined) {
+      const wait = await limits.reservePasswordCheck(lockout, now)
+      if (wait > 0) throw TooManyConnectionsError(wait)
+    }
+    try {
+      return await check()
+    } catch (error) {
+      if (lockout !== undefined) await limits.releasePasswordCheck(lockout, now)
+      throw error
+    }
+  }
+
+  /** Step 4: the refusal the allow-list gives this caller, or undefined when it admits it. */
+  #allowListRefusal(account: Account, clientIp: IpAddress | undefined): ContractError | undefined {
+    if (account.allowedIps.length === 0) return NoAllowedIpError()
+    if (!clientIp) return InvalidIpError()
     const ranges = account.allowedIps.map((text) => this.#cidr(text))
-    if (!anyCidrContains(ranges, clientIp)) throw IpNotAllowedError(formatIpAddress(clientIp))
+    return anyCidrContains(ranges, clientIp) ? undefined : IpNotAllowedError(formatIpAddress(clientIp))
   }
 
   #cidr(text: string): Cidr {
@@ -112,17 +232,6 @@ export class Authenticator {
       this.#parsedCidrs.set(text, parsed)
     }
     return parsed
-  }
-
-  async #checkPassword(account: Account, password: string, now: number): Promise<boolean> {
-    const { cache, hasher } = this.#deps
-    const fingerprint = cache.fingerprint(account.id, password)
-    if (cache.hit(fingerprint, account, now)) return true
-    const valid = await cache.singleFlight(fingerprint, account.passwordHash, () => this.#verify(account.passwordHash, password))
-    if (!valid) return false
-    cache.remember(fingerprint, account, now)
-    if (hasher.needsRehash(account.passwordHash)) this.#upgradeHash(account, password)
-    return true
   }
 
   async #verify(passwordHash: string, password: string): Promise<boolean> {
@@ -143,6 +252,49 @@ export class Authenticator {
       .catch((error: unknown) => {
         if (!(error instanceof HashQueueFullError)) onUpgradeError?.(error)
       })
+  }
+}
+
+/**
+ * One request's standing against its address's failure budget: refused at once while the
+ * address is blocked; one unit reserved before an argon2id check; the unit kept when the
+ * request fails (or one counted for a failure that needed no check), given back otherwise.
+ */
+class AddressBudget {
+  #reserved = false
+
+  constructor(
+    readonly limits: Limits,
+    /** undefined when the address is unreadable: nothing to count it under. */
+    readonly key: string | undefined,
+    readonly now: number,
+  ) {}
+
+  async admit(): Promise<void> {
+    if (this.key === undefined) return
+    const wait = await this.limits.ipBlockedFor(this.key, this.now)
+    if (wait > 0) throw TooManyConnectionsError(wait)
+  }
+
+  async reserve(): Promise<void> {
+    if (this.key === undefined || this.#reserved) return
+    const wait = await this.limits.reserveIpCheck(this.key, this.now)
+    if (wait > 0) throw TooManyConnectionsError(wait)
+    this.#reserved = true
+  }
+
+  async failed(): Promise<void> {
+    if (this.key !== undefined) await this.limits.recordIpFailure(this.key, this.now, this.#reserved)
+    this.#reserved = false
+  }
+
+  async succeeded(): Promise<void> {
+    await this.released()
+  }
+
+  async released(): Promise<void> {
+    if (this.key !== undefined && this.#reserved) await this.limits.releaseIpCheck(this.key, this.now)
+    this.#reserved = false
   }
 }
 

@@ -3,19 +3,16 @@
  * the scheme name is case-insensitive, exactly one space follows it (the original page stresses
  * this), standard base64 (not URL-safe), UTF-8 on both sides of the first `:`.
  *
- * Returns undefined for anything else; the route answers 3001.
+ * Returns undefined for anything else; the authenticator answers 3001.
  */
-export interface BasicCredentials {
-  account: string
-  password: string
-}
+import type { PasswordCredentials } from '../accounts/authenticate.js'
 
 /** Far above any real credential; keeps decoding cost bounded whatever the client sends. */
 const MAX_ENCODED_LENGTH = 4096
 const BASIC_PATTERN = /^basic ([A-Za-z0-9+/]+={0,2})$/i
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-export function parseBasicCredentials(header: string | undefined): BasicCredentials | undefined {
+export function parseBasicCredentials(header: string | undefined): PasswordCredentials | undefined {
   if (header === undefined || header.length > MAX_ENCODED_LENGTH + 6) return undefined
   const match = BASIC_PATTERN.exec(header)
   if (!match) return undefined

@@ -7,6 +7,13 @@
 export interface CounterStore {
   /** Adds 1 to `key`, starting a window of `windowMs` on the first increment; returns the new count. */
   increment(key: string, windowMs: number, now: number): Promise<number>
+  /**
+   * Adds 1 to `key` only while its count is below `limit` (starting a window of `windowMs` on the
+   * first), in one atomic step; returns whether it did. Two callers can never both take the last unit.
+   */
+  reserve(key: string, limit: number, windowMs: number, now: number): Promise<boolean>
+  /** Takes 1 back from a count (never below 0), keeping its window. */
+  release(key: string, now: number): Promise<void>
   /** Reads a value written by `set` (or a count); 0 when absent or expired. */
   get(key: string, now: number): Promise<number>
   /** Writes `value`, forgotten after `ttlMs`. */
@@ -89,6 +96,21 @@ export class MemoryCounterStore implements CounterStore {
     const value = (entry?.value ?? 0) + 1
     this.#write(key, { value, stamp: now, expiresAt: entry?.expiresAt ?? now + windowMs })
     return value
+  }
+
+  async reserve(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
+    const entry = this.#live(key, now)
+    const value = entry?.value ?? 0
+    if (value >= limit) return false
+    this.#write(key, { value: value + 1, stamp: now, expiresAt: entry?.expiresAt ?? now + windowMs })
+    return true
+  }
+
+  async release(key: string, now: number): Promise<void> {
+    const entry = this.#live(key, now)
+    if (!entry) return
+    if (entry.value <= 1) await this.delete(key)
+    else this.#write(key, { ...entry, value: entry.value - 1 })
   }
 
   async get(key: string, now: number): Promise<number> {

@@ -4,6 +4,13 @@
  *   the lock up to a maximum; a success resets the count;
  * - per client IP: N failures of any kind within a window block the IP for a while;
  * - per account issuance: a token bucket (0 = off).
+ *
+ * Checks that cost an argon2id run are counted BEFORE they run (issue 13 §2; Keycloak's
+ * CVE-2024-4629 was the same race): a check in flight holds one unit of the budget as if it had
+ * failed, and gives it back only when it succeeds. A burst of concurrent guesses therefore gets
+ * at most `lockoutThreshold` checks per account and `ipFailureLimit` per address, however many
+ * arrive at once; the rest are refused without hashing. Each reservation is one atomic counter
+ * step, so the bound holds as well when the counters are shared between instances.
  */
 import type { ServerConfig } from '../config.js'
 import type { CounterStore } from './counter-store.js'
@@ -15,6 +22,17 @@ export type LimitSettings = Pick<
 
 /** Lock levels and failure counts are forgotten after a day without failures. */
 const MEMORY_MS = 24 * 3600 * 1000
+/** What a caller refused because the budget is held by checks in flight is told to wait. */
+const IN_FLIGHT_WAIT_SECONDS = 1
+
+/**
+ * What the account lockout counts under: the id, and the account's lockout generation, which
+ * `bizauth account unlock` (and an operator's password change) moves on. A new generation is a
+ * fresh count on every instance, with nothing to reach into; the old keys expire by themselves.
+ */
+export function lockoutKey(accountId: string, lockoutGeneration: number): string {
+  return lockoutGeneration === 0 ? accountId : `${accountId}#${lockoutGeneration}`
+}
 
 export class Limits {
   constructor(
@@ -22,43 +40,91 @@ export class Limits {
     readonly settings: LimitSettings,
   ) {}
 
+  // --- per client IP ------------------------------------------------------------------------
+
   /** Seconds the IP must wait, or 0. */
   async ipBlockedFor(ip: string, now: number): Promise<number> {
     if (this.settings.ipFailureLimit === 0) return 0
     return secondsUntil(await this.counters.get(`ipblock:${ip}`, now), now)
   }
 
-  async recordIpFailure(ip: string, now: number): Promise<void> {
+  /** Holds one unit of the IP's failure budget for a check about to run; 0, or seconds to wait. */
+  async reserveIpCheck(ip: string, now: number): Promise<number> {
+    const { ipFailureLimit, ipFailureWindowSeconds } = this.settings
+    if (ipFailureLimit === 0) return 0
+    return (await this.counters.reserve(`ipfail:${ip}`, ipFailureLimit, ipFailureWindowSeconds * 1000, now)) ? 0 : IN_FLIGHT_WAIT_SECONDS
+  }
+
+  /** A reserved check succeeded, or never ran: its unit goes back. */
+  async releaseIpCheck(ip: string, now: number): Promise<void> {
+    if (this.settings.ipFailureLimit === 0) return
+    await this.counters.release(`ipfail:${ip}`, now)
+  }
+
+  /** A failure; `reserved` when it is a check that already holds its unit. The last unit blocks the IP. */
+  async recordIpFailure(ip: string, now: number, reserved = false): Promise<void> {
     const { ipFailureLimit, ipFailureWindowSeconds, ipBlockSeconds } = this.settings
     if (ipFailureLimit === 0) return
-    const failures = await this.counters.increment(`ipfail:${ip}`, ipFailureWindowSeconds * 1000, now)
+    const key = `ipfail:${ip}`
+    const failures = reserved ? await this.counters.get(key, now) : await this.counters.increment(key, ipFailureWindowSeconds * 1000, now)
     if (failures >= ipFailureLimit) {
       await this.counters.set(`ipblock:${ip}`, now + ipBlockSeconds * 1000, ipBlockSeconds * 1000, now)
-      await this.counters.delete(`ipfail:${ip}`)
+      await this.counters.delete(key)
     }
   }
 
-  /** Seconds the account stays locked, or 0. */
-  async accountLockedFor(account: string, now: number): Promise<number> {
-    if (this.settings.lockoutThreshold === 0) return 0
-    return secondsUntil(await this.counters.get(`lock:${account}`, now), now)
+  // --- per account (keys from lockoutKey) -----------------------------------------------------
+
+  /**
+   * Seconds the account stays locked, or 0. Also refuses (for a second) while checks in flight
+   * hold the whole budget: one of them may be the failure that locks it.
+   */
+  async accountLockedFor(key: string, now: number): Promise<number> {
+    const { lockoutThreshold } = this.settings
+    if (lockoutThreshold === 0) return 0
+    const locked = await this.lockedFor(key, now)
+    if (locked > 0) return locked
+    return (await this.counters.get(`fail:${key}`, now)) >= lockoutThreshold ? IN_FLIGHT_WAIT_SECONDS : 0
   }
 
-  async recordPasswordFailure(account: string, now: number): Promise<void> {
+  /** Seconds the account's lock lasts, or 0; unlike accountLockedFor, checks in flight do not count. */
+  async lockedFor(key: string, now: number): Promise<number> {
+    if (this.settings.lockoutThreshold === 0) return 0
+    return secondsUntil(await this.counters.get(`lock:${key}`, now), now)
+  }
+
+  /** Holds one unit of the account's budget for a password check about to run; 0, or seconds to wait. */
+  async reservePasswordCheck(key: string, now: number): Promise<number> {
+    const { lockoutThreshold } = this.settings
+    if (lockoutThreshold === 0) return 0
+    return (await this.counters.reserve(`fail:${key}`, lockoutThreshold, MEMORY_MS, now)) ? 0 : IN_FLIGHT_WAIT_SECONDS
+  }
+
+  /** A reserved check that never ran (the hash queue was full, the store failed): its unit goes back. */
+  async releasePasswordCheck(key: string, now: number): Promise<void> {
+    if (this.settings.lockoutThreshold === 0) return
+    await this.counters.release(`fail:${key}`, now)
+  }
+
+  /** A wrong password: its unit stays spent. When the budget is spent, the account locks. */
+  async recordPasswordFailure(key: string, now: number): Promise<void> {
     const { lockoutThreshold, lockoutBaseSeconds, lockoutMaxSeconds } = this.settings
     if (lockoutThreshold === 0) return
-    const failures = await this.counters.increment(`fail:${account}`, MEMORY_MS, now)
-    if (failures < lockoutThreshold) return
-    const level = await this.counters.increment(`level:${account}`, MEMORY_MS, now)
+    if ((await this.lockedFor(key, now)) > 0) return
+    if ((await this.counters.get(`fail:${key}`, now)) < lockoutThreshold) return
+    const level = await this.counters.increment(`level:${key}`, MEMORY_MS, now)
     const seconds = Math.min(lockoutMaxSeconds, lockoutBaseSeconds * 2 ** Math.min(level - 1, 30))
-    await this.counters.set(`lock:${account}`, now + seconds * 1000, seconds * 1000, now)
-    await this.counters.delete(`fail:${account}`)
+    await this.counters.set(`lock:${key}`, now + seconds * 1000, seconds * 1000, now)
+    await this.counters.delete(`fail:${key}`)
   }
 
-  async recordPasswordSuccess(account: string): Promise<void> {
+  /** A right password resets the count (checks still in flight then count no more). */
+  async recordPasswordSuccess(key: string): Promise<void> {
     if (this.settings.lockoutThreshold === 0) return
-    await this.counters.delete(`fail:${account}`)
+    await this.counters.delete(`fail:${key}`)
   }
+
+  // --- issuance -------------------------------------------------------------------------------
 
   /** Takes one issuance token; returns 0, or the seconds until one is available. */
   async takeIssuance(account: string, now: number): Promise<number> {

@@ -32,6 +32,7 @@ export type AccountOperations = Pick<
   | 'revokeAccountTokens'
   | 'deleteAccount'
   | 'accountRevokedBefore'
+  | 'clearLockout'
 >
 
 /** Bounds the compare-and-set retries of the allowed-IP and role lists. */
@@ -66,9 +67,9 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     on: Kysely<Database>,
     id: string,
     change: AccountChange,
-    condition: { expectedVersion?: number; validAfter?: number } = {},
+    condition: { expectedVersion?: number; validAfter?: number; clearLockout?: boolean } = {},
   ): Promise<AccountRow | undefined> {
-    const { expectedVersion, validAfter } = condition
+    const { expectedVersion, validAfter, clearLockout } = condition
     let update = on
       .updateTable('accounts')
       .set((eb) => ({
@@ -87,6 +88,9 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
                 .else(eb('tokens_valid_after', '+', 1))
                 .end(),
             }),
+        // Lockout counters are keyed by this generation, so a new one starts every instance's
+        // count afresh (limits/limits.ts) without reaching into their memory.
+        ...(clearLockout ? { lockout_generation: eb('lockout_generation', '+', 1) } : {}),
         version: eb('version', '+', 1),
         updated_at: Date.now(),
       }))
@@ -117,9 +121,9 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
   }
 
   /** The account update and its 'account' feed event commit together or not at all. */
-  function updateAndRevoke(id: string, change: AccountChange, revocation: Revocation): Promise<Account> {
+  function updateAndRevoke(id: string, change: AccountChange, revocation: Revocation, clearLockout = false): Promise<Account> {
     return atomically(executor, async (trx) => {
-      const row = await updateAccount(trx, id, change, { validAfter: revocation.validAfter })
+      const row = await updateAccount(trx, id, change, { validAfter: revocation.validAfter, clearLockout })
       if (!row) throw new AccountMissingError(id)
       // The feed carries the instant now in force, which may be later than the one asked for.
       await appendRevocationEvent(binding, trx, {
@@ -133,9 +137,9 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     })
   }
 
-  async function changeAccount(id: string, change: AccountChange, revocation: Revocation | undefined): Promise<Account> {
-    if (revocation !== undefined) return updateAndRevoke(id, change, revocation)
-    const row = await updateAccount(executor, id, change)
+  async function changeAccount(id: string, change: AccountChange, revocation: Revocation | undefined, clearLockout = false): Promise<Account> {
+    if (revocation !== undefined) return updateAndRevoke(id, change, revocation, clearLockout)
+    const row = await updateAccount(executor, id, change, { clearLockout })
     if (!row) throw new AccountMissingError(id)
     return toAccount(row)
   }
@@ -189,7 +193,7 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
       return Number(count)
     },
 
-    setPasswordHash: (id, passwordHash, options) => changeAccount(id, { password_hash: passwordHash }, options?.revoke),
+    setPasswordHash: (id, passwordHash, options) => changeAccount(id, { password_hash: passwordHash }, options?.revoke, options?.clearLockout),
 
     async upgradePasswordHash(id, expectedHash, newHash) {
       const result = await executor
@@ -234,6 +238,8 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     },
 
     revokeAccountTokens: (id, validAfter, expiresAt) => updateAndRevoke(id, {}, { validAfter, expiresAt }),
+
+    clearLockout: (id) => changeAccount(id, {}, undefined, true),
 
     async deleteAccount(id) {
       const result = await executor.deleteFrom('accounts').where('id', '=', id).executeTakeFirst()

@@ -121,7 +121,7 @@ export interface Store {
   listAccounts(page?: AccountPage): Promise<Account[]>
   countAccounts(): Promise<number>
   /** @throws AccountMissingError. With `revoke`, also revokes earlier tokens (see revokeAccountTokens). */
-  setPasswordHash(id: string, passwordHash: string, options?: { revoke?: AccountRevocation }): Promise<Account>
+  setPasswordHash(id: string, passwordHash: string, options?: { revoke?: AccountRevocation; clearLockout?: boolean }): Promise<Account>
   /**
    * Replaces the hash only if it is still `expectedHash` (a parameter upgrade after a successful
    * check must not undo a concurrent password change). Does not revoke tokens. Returns whether it wrote.
@@ -143,6 +143,8 @@ export interface Store {
    * event. @throws AccountMissingError
    */
   revokeAccountTokens(id: string, validAfter: number, expiresAt: number): Promise<Account>
+  /** Moves `lockoutGeneration` on, which starts every instance's lockout count afresh. @throws AccountMissingError */
+  clearLockout(id: string): Promise<Account>
   /** Returns whether the account existed. */
   deleteAccount(id: string): Promise<boolean>
   /** The latest account-wide revocation instant still in the feed for this id (0: none), even if the account is gone. */
@@ -190,5 +192,6 @@ export type StoreTransaction = Pick<
   | 'revokeAccountTokens'
   | 'deleteAccount'
   | 'accountRevokedBefore'
+  | 'clearLockout'
   | 'revokeJti'
 >

@@ -6,7 +6,6 @@
  * instant and a list of revoked jtis, so the store does not grow with each token.
  */
 import type { KeyRing } from '../keys/key-ring.js'
-import type { Account } from '../store/store.js'
 import { formatKst } from './kst.js'
 import { newTokenId } from './token-id.js'
 
@@ -29,13 +28,15 @@ export interface IssueOptions {
   ttlSeconds: number
 }
 
-export async function issueAccessToken(keys: KeyRing, options: IssueOptions, account: Account, nowMs: number): Promise<IssuedToken> {
+/**
+ * `iat` comes from the authentication (accounts/authenticate.ts), not from the clock at signing:
+ * it is when the account was read, so any revoking change committed after that read revokes
+ * this token, however long the request waited in between (issue 13 §1).
+ */
+export async function issueAccessToken(keys: KeyRing, options: IssueOptions, accountId: string, iat: number): Promise<IssuedToken> {
   const key = keys.current
-  // A token issued in the second its account's tokens were revoked must outlive that
-  // revocation: revocation rejects iat < validAfter (docs/wire.md).
-  const iat = Math.max(Math.floor(nowMs / 1000), account.tokensValidAfter)
   const exp = iat + options.ttlSeconds
   const jti = newTokenId()
-  const accesstoken = await key.signer.signJwt({ iss: options.issuer, sub: account.id, iat, exp, jti })
+  const accesstoken = await key.signer.signJwt({ iss: options.issuer, sub: accountId, iat, exp, jti })
   return { response: { accesstoken, type: 'Bearer', expired: formatKst(exp) }, jti, iat, exp, kid: key.kid }
 }

@@ -9,6 +9,7 @@ import type { Authenticator } from '../../accounts/authenticate.js'
 import { ContractError } from '../../errors.js'
 import type { Cidr } from '../../net/cidr.js'
 import type { Account } from '../../store/store.js'
+import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 
 const CALLER_REJECTED = 'This endpoint needs Basic credentials of an active account with the introspect role.'
@@ -21,7 +22,7 @@ export async function authenticateIntrospectionCaller(
   const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxy)
   let account: Account
   try {
-    account = await authenticator.authenticate(request.headers.authorization, clientIp)
+    ;({ account } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp))
   } catch (error) {
     if (error instanceof ContractError && error.code !== '3008') throw new ContractError('3005', CALLER_REJECTED)
     throw error

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { TooManyConnectionsError } from '../../errors.js'
 import { issueAccessToken } from '../../tokens/issue-token.js'
 import type { Services } from '../../services.js'
+import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 import { JSON_CONTENT_TYPE } from '../render-error.js'
 
@@ -12,11 +13,10 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
 
   app.post('/v1/token', async (request, reply) => {
     const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
-    const account = await authenticator.authenticate(request.headers.authorization, clientIp)
-    const now = Date.now()
-    const wait = await limits.takeIssuance(account.id, now)
+    const { account, issuedAt } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
+    const wait = await limits.takeIssuance(account.id, Date.now())
     if (wait > 0) throw TooManyConnectionsError(wait)
-    const issued = await issueAccessToken(keys, issueOptions, account, now)
+    const issued = await issueAccessToken(keys, issueOptions, account.id, issuedAt)
     metrics.tokensIssued.inc()
     // RFC 6749 §5.1: token responses are never cached.
     reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').header('pragma', 'no-cache')

@@ -2,7 +2,7 @@ import { defineCommand } from '../../command.js'
 
 export default defineCommand({
   name: 'account',
-  summary: 'Create and manage accounts: passwords, status, allowed IPs, roles, token revocation.',
+  summary: 'Create and manage accounts: passwords, status, allowed IPs, roles, token revocation, lockouts.',
   subCommands: {
     create: () => import('./create.js').then((m) => m.default),
     list: () => import('./list.js').then((m) => m.default),
@@ -16,5 +16,6 @@ export default defineCommand({
     grant: () => import('./grant.js').then((m) => m.default),
     'revoke-role': () => import('./revoke-role.js').then((m) => m.default),
     'revoke-tokens': () => import('./revoke-tokens.js').then((m) => m.default),
+    unlock: () => import('./unlock.js').then((m) => m.default),
   },
 })
