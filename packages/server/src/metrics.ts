@@ -6,17 +6,25 @@ import type { CredentialCache } from './accounts/credential-cache.js'
 export interface Metrics {
   registry: Registry
   tokensIssued: Counter
-  authFailures: Counter<'code'>
+  /** Every refused POST /v1/token, by contract code. */
+  tokenFailures: Counter<'code'>
+  /** argon2id jobs started (checks and hashes); incremented by the hash queue. */
+  hashChecks: Counter
 }
 
-export function createMetrics(queue: HashQueue, cache: CredentialCache, options: { defaultMetrics: boolean }): Metrics {
+export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'bizauth_' })
   const tokensIssued = new Counter({ name: 'bizauth_tokens_issued_total', help: 'Access tokens issued.', registers: [registry] })
-  const authFailures = new Counter({ name: 'bizauth_token_failures_total', help: 'Token requests refused, by contract code.', labelNames: ['code'] as const, registers: [registry] })
-  new Gauge({ name: 'bizauth_hash_queue_running', help: 'argon2id checks running.', registers: [registry], collect() { this.set(queue.running) } })
-  new Gauge({ name: 'bizauth_hash_queue_waiting', help: 'argon2id checks waiting.', registers: [registry], collect() { this.set(queue.waiting) } })
-  new Gauge({ name: 'bizauth_hash_checks_total', help: 'argon2id jobs started.', registers: [registry], collect() { this.set(queue.started) } })
-  new Gauge({ name: 'bizauth_credential_cache_entries', help: 'Entries in the verified-credential cache.', registers: [registry], collect() { this.set(cache.size) } })
-  return { registry, tokensIssued, authFailures }
+  const tokenFailures = new Counter({ name: 'bizauth_token_failures_total', help: 'Token requests refused, by contract code.', labelNames: ['code'] as const, registers: [registry] })
+  const hashChecks = new Counter({ name: 'bizauth_hash_checks_total', help: 'argon2id jobs started (password checks and hashes).', registers: [registry] })
+  return { registry, tokensIssued, tokenFailures, hashChecks }
+}
+
+/** Gauges read from the live objects at scrape time. */
+export function observeQueueAndCache(metrics: Metrics, queue: HashQueue, cache: CredentialCache): void {
+  const registers = [metrics.registry]
+  new Gauge({ name: 'bizauth_hash_queue_running', help: 'argon2id checks running.', registers, collect() { this.set(queue.running) } })
+  new Gauge({ name: 'bizauth_hash_queue_waiting', help: 'argon2id checks waiting.', registers, collect() { this.set(queue.waiting) } })
+  new Gauge({ name: 'bizauth_credential_cache_entries', help: 'Entries in the verified-credential cache.', registers, collect() { this.set(cache.size) } })
 }

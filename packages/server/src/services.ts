@@ -14,7 +14,7 @@ import { createKeyEncryption } from './keys/key-encryption.js'
 import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
 import { Limits } from './limits/limits.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { RevocationState } from './revocation/revocation-state.js'
 import { TokenVerifier } from './tokens/verify-token.js'
@@ -57,7 +57,8 @@ export async function createServices(config: ServerConfig, store: Store, options
   const logError = (message: string) => (error: unknown) =>
     options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
 
-  const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax)
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false })
+  const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax, () => metrics.hashChecks.inc())
   const argon2Pool = new Argon2Pool(config.hashConcurrency)
   const hasher = new PasswordHasher(config.argon2, hashQueue, argon2Pool)
   const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
@@ -101,7 +102,7 @@ export async function createServices(config: ServerConfig, store: Store, options
     throw error
   }
   const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
-  const metrics = createMetrics(hashQueue, credentialCache, { defaultMetrics: options.defaultMetrics ?? false })
+  observeQueueAndCache(metrics, hashQueue, credentialCache)
 
   return {
     config,

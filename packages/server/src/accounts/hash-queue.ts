@@ -22,6 +22,8 @@ export class HashQueue {
   constructor(
     readonly concurrency: number,
     readonly maxWaiting: number,
+    /** Told of every job that starts (the metrics counter). */
+    readonly onStarted?: () => void,
   ) {}
 
   get running(): number {
@@ -40,6 +42,7 @@ export class HashQueue {
       this.#running++
     }
     this.started++
+    this.onStarted?.()
     try {
       return await job()
     } finally {

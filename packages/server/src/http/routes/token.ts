@@ -1,6 +1,6 @@
 /** `POST /v1/token` (contract.md §1): Basic credentials in, `{accesstoken,type,expired}` out. */
-import type { FastifyInstance } from 'fastify'
-import { TooManyConnectionsError } from '../../errors.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ContractError, TooManyConnectionsError } from '../../errors.js'
 import { issueAccessToken } from '../../tokens/issue-token.js'
 import type { Services } from '../../services.js'
 import { parseBasicCredentials } from '../basic-auth.js'
@@ -12,6 +12,15 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
   const issueOptions = { issuer: config.issuer, ttlSeconds: config.tokenTtlSeconds }
 
   app.post('/v1/token', async (request, reply) => {
+    try {
+      return await issueForRequest(request, reply)
+    } catch (error) {
+      metrics.tokenFailures.inc({ code: error instanceof ContractError ? error.code : '9000' })
+      throw error
+    }
+  })
+
+  async function issueForRequest(request: FastifyRequest, reply: FastifyReply): Promise<string> {
     const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
     const { account, issuedAt } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
     const wait = await limits.takeIssuance(account.id, Date.now())
@@ -21,5 +30,5 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
     // RFC 6749 §5.1: token responses are never cached.
     reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').header('pragma', 'no-cache')
     return JSON.stringify(issued.response)
-  })
+  }
 }
