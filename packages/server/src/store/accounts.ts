@@ -14,26 +14,9 @@ import type { DialectBinding } from './binding.js'
 import { appendRevocationEvent } from './revocations.js'
 import { toAccount } from './rows.js'
 import { ACCOUNT_COLUMNS, type AccountRow, type AccountsTable, type Database } from './schema.js'
-import { AccountExistsError, AccountMissingError, type Account, type NewAccount, type Store } from './store.js'
+import { AccountExistsError, AccountMissingError, type Account, type AccountChangeOperation, type NewAccount, type Store } from './store.js'
 
-export type AccountOperations = Pick<
-  Store,
-  | 'createAccount'
-  | 'getAccount'
-  | 'listAccounts'
-  | 'countAccounts'
-  | 'setPasswordHash'
-  | 'upgradePasswordHash'
-  | 'setStatus'
-  | 'addAllowedIp'
-  | 'removeAllowedIp'
-  | 'grantRole'
-  | 'revokeRole'
-  | 'revokeAccountTokens'
-  | 'deleteAccount'
-  | 'accountRevokedBefore'
-  | 'clearLockout'
->
+export type AccountOperations = Pick<Store, AccountChangeOperation | 'listAccounts' | 'countAccounts' | 'upgradePasswordHash'>
 
 /** Bounds the compare-and-set retries of the allowed-IP and role lists. */
 const MAX_LIST_UPDATE_ATTEMPTS = 100

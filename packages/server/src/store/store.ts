@@ -178,9 +178,8 @@ export interface Store {
   pruneRevocations(now: number): Promise<number>
 }
 
-/** What a change can do inside `Store.transaction`. */
-export type StoreTransaction = Pick<
-  Store,
+/** The account operations a change can also make inside `Store.transaction`. */
+export type AccountChangeOperation =
   | 'getAccount'
   | 'createAccount'
   | 'setPasswordHash'
@@ -193,5 +192,6 @@ export type StoreTransaction = Pick<
   | 'deleteAccount'
   | 'accountRevokedBefore'
   | 'clearLockout'
-  | 'revokeJti'
->
+
+/** What a change can do inside `Store.transaction`. */
+export type StoreTransaction = Pick<Store, AccountChangeOperation | 'revokeJti'>
