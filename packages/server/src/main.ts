@@ -34,7 +34,7 @@ export function createLogger(level: string): Logger {
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel)
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const store = await openStore(config)
   let services: Services | undefined
   try {
     await store.migrate()
