@@ -50,6 +50,19 @@ export interface ServerConfig {
   keyPromotionDelaySeconds: number
   keyRefreshSeconds: number
   keyEncryptionKey: string | undefined
+  // --- store failures (issue 13 §3, §4) ---
+  /** PostgreSQL: longest wait for a pooled connection, or for a new one to connect. */
+  databaseConnectTimeoutMs: number
+  /** PostgreSQL: longest statement, enforced by the server (statement_timeout) and by the client (query_timeout). */
+  databaseStatementTimeoutMs: number
+  /** PostgreSQL: idle time before the first TCP keepalive probe; 0 turns keepalive off. */
+  databaseKeepaliveMs: number
+  /** SQLite: longest wait for another process's write lock, retried without blocking the event loop. */
+  sqliteBusyTimeoutMs: number
+  /** Longest a /health/ready probe waits for the store before answering 503. */
+  readinessTimeoutMs: number
+  /** Longest a graceful stop waits for requests and the store before the process exits anyway. */
+  shutdownGraceMs: number
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice'
@@ -103,6 +116,12 @@ export const DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   keyPromotionDelaySeconds: 600,
   keyRefreshSeconds: 5,
   keyEncryptionKey: undefined,
+  databaseConnectTimeoutMs: 2000,
+  databaseStatementTimeoutMs: 5000,
+  databaseKeepaliveMs: 10_000,
+  sqliteBusyTimeoutMs: 5000,
+  readinessTimeoutMs: 1000,
+  shutdownGraceMs: 10_000,
 })
 
 const S = <K extends keyof ServerConfig>(spec: SettingSpec<K>): SettingSpec<K> => spec
@@ -138,7 +157,32 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
   S({ key: 'keyRotationIntervalDays', flag: 'key-rotation-days', env: 'BIZAUTH_KEY_ROTATION_DAYS', kind: 'integer', min: 0, description: 'Rotate the signing key automatically every N days (0: never).' }),
   S({ key: 'keyPromotionDelaySeconds', flag: 'key-promotion-delay', env: 'BIZAUTH_KEY_PROMOTION_DELAY', kind: 'integer', min: 0, description: 'Seconds a new key is published before it signs, so verifiers see it first.' }),
   S({ key: 'keyRefreshSeconds', flag: 'key-refresh', env: 'BIZAUTH_KEY_REFRESH', kind: 'integer', min: 1, description: 'Seconds between reloads of the key set from the store.' }),
+  S({ key: 'readinessTimeoutMs', flag: 'readiness-timeout', env: 'BIZAUTH_READINESS_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds /health/ready waits for the store before answering 503.' }),
+  S({ key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'BIZAUTH_SHUTDOWN_GRACE', kind: 'integer', min: 1, description: 'Milliseconds SIGTERM waits for requests in flight and the store; then the process exits anyway.' }),
 ]
+
+/**
+ * How the store behaves when the database is slow or unreachable: taken by every command that
+ * opens the store (`--help` of each lists them), so a CLI command cannot hang where the server would not.
+ */
+export const STORE_TIMEOUT_SETTINGS: readonly SettingSpec<keyof StoreTimeouts>[] = [
+  S({ key: 'databaseConnectTimeoutMs', flag: 'database-connect-timeout', env: 'BIZAUTH_DATABASE_CONNECT_TIMEOUT', kind: 'integer', min: 1, description: 'PostgreSQL: milliseconds to wait for a pooled connection or for a new one to connect.' }),
+  S({ key: 'databaseStatementTimeoutMs', flag: 'database-statement-timeout', env: 'BIZAUTH_DATABASE_STATEMENT_TIMEOUT', kind: 'integer', min: 1, description: 'PostgreSQL: longest statement in milliseconds, enforced by the server and by the client (a stalled connection is then discarded).' }),
+  S({ key: 'databaseKeepaliveMs', flag: 'database-keepalive', env: 'BIZAUTH_DATABASE_KEEPALIVE', kind: 'integer', min: 0, description: 'PostgreSQL: milliseconds of idle before the first TCP keepalive probe (0: keepalive off).' }),
+  S({ key: 'sqliteBusyTimeoutMs', flag: 'sqlite-busy-timeout', env: 'BIZAUTH_SQLITE_BUSY_TIMEOUT', kind: 'integer', min: 0, description: "SQLite: milliseconds a write retries another process's write lock (without blocking the server) before it fails." }),
+]
+
+export type StoreTimeouts = Pick<ServerConfig, 'databaseConnectTimeoutMs' | 'databaseStatementTimeoutMs' | 'databaseKeepaliveMs' | 'sqliteBusyTimeoutMs'>
+
+/** The store timeouts from flags (keyed by flag name), then environment, then `base`; validated like every setting. */
+export function resolveStoreTimeouts(flags: RawValues, env: Record<string, string | undefined>, base: StoreTimeouts = DEFAULTS): StoreTimeouts {
+  const timeouts: Record<string, unknown> = {}
+  for (const spec of STORE_TIMEOUT_SETTINGS) {
+    const raw = flags[spec.flag] ?? env[spec.env]
+    timeouts[spec.key] = raw === undefined ? base[spec.key] : parseSetting(spec, raw)
+  }
+  return Object.freeze(timeouts as unknown as StoreTimeouts)
+}
 
 /** argon2 parameters are three settings of their own. */
 export const ARGON2_SETTINGS = [
@@ -217,6 +261,7 @@ export function resolveServerConfig(flags: RawValues, env: Record<string, string
     const raw = pick(spec.flag, spec.env)
     if (typeof raw === 'string' && raw !== '') config[spec.key] = raw
   }
+  Object.assign(config, resolveStoreTimeouts(flags, env, config as unknown as StoreTimeouts))
   const argon2 = config.argon2 as Record<string, number>
   for (const spec of ARGON2_SETTINGS) {
     const raw = pick(spec.flag, spec.env)

@@ -1,12 +1,14 @@
 /**
  * startServer(config): open the store, migrate, build the services and the app, listen.
- * close(): stop gracefully — in-flight requests finish, then timers stop, then the store closes.
+ * close(): stop gracefully — in-flight requests finish, then timers stop, then the store closes —
+ * within --shutdown-grace; past it, close() rejects with a DeadlineError and the caller exits anyway.
  * Signal handling belongs to the CLI (`bizauth serve`), the only place that exits.
  */
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { ServerConfig } from './config.js'
+import { withDeadline } from './deadline.js'
 import { createServices, type ServiceOptions, type Services } from './services.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
@@ -34,7 +36,7 @@ export function createLogger(level: string): Logger {
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel)
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const store = await openStore(config)
   let services: Services | undefined
   try {
     await store.migrate()
@@ -60,9 +62,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       app,
       close() {
         closing ??= (async () => {
-          await app.close()
-          await running.stop()
-          await store.close()
+          const graceful = (async () => {
+            await app.close()
+            await running.stop()
+            await store.close()
+          })()
+          try {
+            await withDeadline(graceful, config.shutdownGraceMs, 'the graceful stop (requests in flight, timers, store)')
+          } catch (error) {
+            logger.warn({ err: { type: (error as Error).name, message: (error as Error).message } }, 'stop did not finish in time')
+            throw error
+          }
           logger.info('stopped')
         })()
         return closing

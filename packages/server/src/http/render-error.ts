@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ContractError, UnknownError, NotFoundError } from '../errors.js'
+import { failureLogOf } from './failure-log.js'
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 
@@ -44,8 +45,6 @@ export function errorHandler(this: unknown, error: FastifyError | Error, request
     // A client error Fastify raised that we have not named: still the contract's form.
     return sendContractError(reply, new ContractError('3001', 'The request could not be read.'), status)
   }
-  // Only the error's class, code and stack are logged: our errors never carry secrets,
-  // and request headers (Authorization) are not part of the log line.
-  request.log.error({ err: { type: error.name, code: (error as FastifyError).code, message: error.message, stack: error.stack } }, 'unexpected error')
+  failureLogOf(request).report(error, 'unexpected error')
   return sendContractError(reply, UnknownError())
 }

@@ -6,6 +6,8 @@ import type { Kysely, MigrationProvider, Transaction } from 'kysely'
 import type { AccountRow, Database } from './schema.js'
 import type { Store } from './store.js'
 
+export type { StoreTimeouts } from '../config.js'
+
 export interface DialectBinding {
   readonly dialect: Store['dialect']
   readonly db: Kysely<Database>

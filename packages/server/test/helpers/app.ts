@@ -32,7 +32,7 @@ export function basic(account: string, password: string): string {
 export async function startTestApp(overrides: Partial<ServerConfig> = {}, options: { databaseUrl?: string; logger?: import('pino').Logger } = {}): Promise<TestApp> {
   const dir = await makeTempDir()
   const config = defineServerConfig({ dataDir: dir.path, argon2: FAST_ARGON2, keyRefreshSeconds: 3600, ...overrides, databaseUrl: options.databaseUrl })
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const store = await openStore(config)
   await store.migrate()
   const services = await createServices(config, store)
   const app = await buildApp(services, options.logger ? { logger: options.logger } : {})

@@ -4,6 +4,7 @@
  * server's); the hints here are for a person and go to stderr.
  */
 import { ARGON2_SETTINGS, ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig, type RawValues, type ServerConfig, type SettingSpec } from '../../config.js'
+import { DeadlineError } from '../../deadline.js'
 import { defineCommand, type CommandContext, type OptionSpec } from '../command.js'
 import { CliError, printable } from '../errors.js'
 import { writeLine, type CliIo } from '../io.js'
@@ -50,7 +51,8 @@ export default defineCommand({
   summary: 'Serve POST /v1/token (and the rest of the API) over HTTP, or HTTPS with --tls-cert/--tls-key.',
   description:
     'Serve the token API. Every setting is a flag or an environment variable; a flag wins.\n' +
-    'Migrations run at start. SIGTERM or SIGINT stops gracefully (a second one stops at once).',
+    'Migrations run at start. SIGTERM or SIGINT stops gracefully within --shutdown-grace, then at\n' +
+    'once (a second signal stops at once too).',
   options: SERVE_OPTIONS,
   notes: [
     'Environment only (secrets never go through argv):',
@@ -68,7 +70,7 @@ export default defineCommand({
     } catch (error) {
       throw new CliError(describeStartFailure(error, config))
     }
-    const stopped = stopOnSignals(context.io, () => running.close())
+    const stopped = stopOnSignals(context.io, () => running.close(), config.shutdownGraceMs)
     try {
       if ((await running.store.countAccounts()) === 0) {
         writeLine(context.io.stderr, firstAccountHint(running.url, config, storeLocation(context)))
@@ -86,6 +88,9 @@ function resolveConfig(context: CommandContext): ServerConfig {
   for (const [name, value] of Object.entries(context.values)) {
     if (typeof value === 'string' || typeof value === 'boolean') flags[name] = value
   }
+  // The URL as every command resolves it (flag, URL file, environment), warnings included.
+  const { databaseUrl } = storeLocation(context)
+  if (databaseUrl !== undefined) flags['database-url'] = databaseUrl
   try {
     return resolveServerConfig(flags, context.io.env)
   } catch (error) {
@@ -94,8 +99,11 @@ function resolveConfig(context: CommandContext): ServerConfig {
   }
 }
 
-/** Resolves once `close()` has finished after the first signal; a second signal exits at once. */
-function stopOnSignals(io: CliIo, close: () => Promise<void>): Promise<void> {
+/**
+ * Resolves once `close()` has finished after the first signal; a second signal exits at once,
+ * and so does a close that outlives its grace period (stuck requests or store connections).
+ */
+function stopOnSignals(io: CliIo, close: () => Promise<void>, graceMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let stopping = false
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -110,7 +118,11 @@ function stopOnSignals(io: CliIo, close: () => Promise<void>): Promise<void> {
           process.off('SIGINT', onSignal)
           resolve()
         },
-        reject,
+        (error: unknown) => {
+          if (!(error instanceof DeadlineError)) return reject(error)
+          writeLine(io.stderr, `${signal}: requests or store connections were still busy after --shutdown-grace (${graceMs} ms); stopping now`)
+          io.exitNow(1)
+        },
       )
     }
     process.on('SIGTERM', onSignal)

@@ -1,8 +1,14 @@
-/** Liveness (the process answers) and readiness (the store answers). */
+/**
+ * Liveness (the process answers) and readiness (the store answers, within --readiness-timeout).
+ * Readiness never hangs and never says ready while the store cannot answer: past its deadline
+ * it answers 503 with the contract's 9000 body.
+ */
 import type { FastifyInstance } from 'fastify'
+import { withDeadline } from '../../deadline.js'
 import { ContractError } from '../../errors.js'
 import type { Services } from '../../services.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { failureLogOf } from '../failure-log.js'
+import { JSON_CONTENT_TYPE, sendContractError } from '../render-error.js'
 
 export function registerHealthRoutes(app: FastifyInstance, services: Services): void {
   app.get('/health/live', async (_request, reply) => {
@@ -10,12 +16,20 @@ export function registerHealthRoutes(app: FastifyInstance, services: Services): 
     return '{"status":"ok"}'
   })
 
+  // Concurrent probes share one ping: a stuck store then holds one pooled connection for
+  // readiness, not one per probe (30 probes at once used to starve the pool).
+  let pinging: Promise<void> | undefined
+  const ping = (): Promise<void> =>
+    (pinging ??= services.store.ping().finally(() => {
+      pinging = undefined
+    }))
+
   app.get('/health/ready', async (request, reply) => {
     try {
-      await services.store.ping()
+      await withDeadline(ping(), services.config.readinessTimeoutMs, 'the store ping')
     } catch (error) {
-      request.log.warn({ err: { type: (error as Error).name, message: (error as Error).message } }, 'store does not answer')
-      throw new ContractError('9000', 'The store does not answer.')
+      failureLogOf(request).report(error, 'store does not answer')
+      return sendContractError(reply, new ContractError('9000', 'The store does not answer.'), 503)
     }
     reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
     return '{"status":"ready"}'

@@ -2,10 +2,10 @@
  * The PostgreSQL dialect (pg Pool), for several instances sharing one database.
  */
 import pg from 'pg'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
-import type { DialectBinding } from '../binding.js'
+import type { DialectBinding, StoreTimeouts } from '../binding.js'
 import { postgresMigrations } from './migrations.js'
 
 export const DEFAULT_POSTGRES_POOL_SIZE = 10
@@ -21,6 +21,13 @@ const UNIQUE_VIOLATION = '23505'
 const REVOCATION_FEED_LOCK_KEY = 0x62a2_feed
 
 /**
+ * The client-side query_timeout fires this long after the server's statement_timeout, so a
+ * statement the server cancels fails with the server's error (and keeps its connection) rather
+ * than racing the client's timer, which discards the connection.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 250
+
+/**
  * int8 (bigint, bigserial, count(*)) as a JS number instead of a string. Our int8 values are
  * epoch instants and sequence numbers, far below 2^53. Set on this pool only, not through the
  * process-wide pg.types, so other pg users in the process are unaffected.
@@ -32,8 +39,69 @@ const numericInt8Types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 }
 
-export function createPostgresBinding(databaseUrl: string, poolSize = DEFAULT_POSTGRES_POOL_SIZE): DialectBinding {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: numericInt8Types })
+/**
+ * Whether a client that saw `error` can still be trusted with another query. An error the server
+ * sent (a SQLSTATE: unique violation, statement_timeout's 57014) leaves the connection in sync.
+ * Anything else (the client-side query_timeout, a reset, "Connection terminated") may leave a
+ * query in flight whose answer would be read as the next query's: the client must be discarded.
+ */
+function leavesConnectionUsable(error: unknown): boolean {
+  return error instanceof pg.DatabaseError
+}
+
+/**
+ * The pool as Kysely sees it. Kysely's driver releases a client with a plain `release()` even
+ * after its query failed, which would put a client still waiting for a lost answer back in the
+ * pool and wedge every later query on it. This wrapper remembers a client's unusable error and
+ * releases it with that error, so pg-pool destroys it and connects a fresh one when needed.
+ */
+function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let broken: Error | undefined
+    // While checked out, a connection dying between queries emits 'error' on the client; unheard,
+    // that would crash the process.
+    const onError = (error: Error): void => {
+      broken ??= error
+    }
+    client.on('error', onError)
+    return {
+      query: ((...args: [string, readonly unknown[]]) => {
+        const result = client.query(...(args as [string, unknown[]])) as unknown
+        if (result instanceof Promise) {
+          result.catch((error: unknown) => {
+            if (!leavesConnectionUsable(error)) broken ??= error as Error
+          })
+        }
+        return result
+      }) as PostgresPoolClient['query'],
+      release() {
+        client.off('error', onError)
+        client.release(broken)
+      },
+    }
+  }
+  return {
+    // A new wrapper per checkout: what it remembers is about this lease only.
+    connect: async () => wrap(await pool.connect()),
+    end: () => pool.end(),
+  }
+}
+
+export function createPostgresBinding(databaseUrl: string, timeouts: StoreTimeouts, poolSize = DEFAULT_POSTGRES_POOL_SIZE): DialectBinding {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    types: numericInt8Types,
+    // Bounds both the wait for a free pooled client and the connect of a new one: a blackholed
+    // network fails here instead of queueing requests for ever.
+    connectionTimeoutMillis: timeouts.databaseConnectTimeoutMs,
+    // The server cancels a long statement (lock waits included) and the connection stays usable;
+    // the client-side timeout, a little later, catches what the server cannot: a stalled network.
+    statement_timeout: timeouts.databaseStatementTimeoutMs,
+    query_timeout: timeouts.databaseStatementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+    keepAlive: timeouts.databaseKeepaliveMs > 0,
+    keepAliveInitialDelayMillis: timeouts.databaseKeepaliveMs,
+  })
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would kill
   // the process. The pool drops the client, the next query reconnects, and ping() reports it.
   pool.on('error', () => {})
@@ -46,9 +114,11 @@ export function createPostgresBinding(databaseUrl: string, poolSize = DEFAULT_PO
 
   return {
     dialect: 'postgres',
-    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) }),
     migrations: postgresMigrations,
     async findAccountRow(id) {
+      // pool.query releases its client with the query's error, so pg-pool destroys a client
+      // that timed out or lost its connection (node_modules/pg-pool, Pool.query).
       const result = await pool.query<AccountRow>({ ...findAccountQuery, values: [id] })
       return result.rows[0]
     },

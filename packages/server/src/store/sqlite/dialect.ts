@@ -5,33 +5,192 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  CompiledQuery,
   Kysely,
   SqliteAdapter,
   SqliteDialect,
-  SqliteDriver,
+  type CompiledQuery,
   type DatabaseConnection,
-  type SqliteDialectConfig,
+  type Driver,
+  type QueryResult,
 } from 'kysely'
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
-import type { DialectBinding } from '../binding.js'
+import type { DialectBinding, StoreTimeouts } from '../binding.js'
 import { sqliteMigrations } from './migrations.js'
 
 export const SQLITE_FILE_NAME = 'bizauth.sqlite'
 
-/** How long a writer waits for another process's write lock before SQLITE_BUSY. */
-const BUSY_TIMEOUT_MILLISECONDS = 5000
+/**
+ * SQLite's own busy wait (busy_timeout) sleeps inside the synchronous better-sqlite3 call, which
+ * freezes the whole process: no request, not even /health/live, is answered while another
+ * process holds the write lock. So SQLite never waits here; a busy write is retried from the
+ * event loop (`retryWhileBusy`) until its deadline.
+ */
+const SQLITE_BUSY_WAIT_MILLISECONDS = 0
+/** Backoff between attempts to take the write lock: doubles from the first to the last. */
+const BUSY_RETRY_FIRST_DELAY_MS = 1
+const BUSY_RETRY_MAX_DELAY_MS = 25
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+}
 
 /**
- * Every transaction here writes, so it takes the write lock up front (BEGIN IMMEDIATE). A
- * deferred BEGIN that reads first and writes later fails at once with SQLITE_BUSY when another
- * process committed in between, without waiting for busy_timeout.
+ * Runs `attempt` until it does not fail with SQLITE_BUSY, sleeping between attempts, until
+ * `deadline` (epoch ms); then the last busy error is thrown. Only for what SQLite did not start
+ * when it answered busy: BEGIN IMMEDIATE, or one statement in autocommit mode.
  */
-class ImmediateTransactionSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+async function retryWhileBusy<T>(deadline: number, attempt: () => T): Promise<T> {
+  for (let delay = BUSY_RETRY_FIRST_DELAY_MS; ; delay = Math.min(delay * 2, BUSY_RETRY_MAX_DELAY_MS)) {
+    try {
+      return attempt()
+    } catch (error) {
+      const left = deadline - Date.now()
+      if (!isBusy(error) || left <= 0) throw error
+      await sleep(Math.min(delay, left))
+    }
+  }
+}
+
+/** A lock of the writer connection with a deadline: the mutex wait counts against the write's deadline. */
+class WriterMutex {
+  #held = false
+  readonly #waiters: Array<() => void> = []
+
+  async lock(deadline: number): Promise<void> {
+    if (!this.#held) {
+      this.#held = true
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(grant), 1)
+        reject(Object.assign(new Error('database is locked: another write of this process held it until the deadline'), { code: 'SQLITE_BUSY' }))
+      }, Math.max(0, deadline - Date.now()))
+      this.#waiters.push(grant)
+    })
+  }
+
+  unlock(): void {
+    const next = this.#waiters.shift()
+    if (next) next() // handed over: still held
+    else this.#held = false
+  }
+}
+
+function runStatement(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): QueryResult<unknown> {
+  if (statement.reader) return { rows: statement.all(parameters) }
+  const { changes, lastInsertRowid } = statement.run(parameters)
+  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] }
+}
+
+/**
+ * One Kysely connection. Outside a transaction, a read-only statement runs on the reader
+ * connection (WAL: it answers while another process holds the write lock, and never queues
+ * behind a write of ours that waits for it), and a write takes the writer for that one
+ * statement, retrying while busy. Inside a transaction, everything runs on the writer, which the
+ * transaction holds from BEGIN IMMEDIATE to COMMIT/ROLLBACK, and nothing is retried: the
+ * transaction already has the lock.
+ */
+class SqliteSession implements DatabaseConnection {
+  inTransaction = false
+  constructor(private readonly driver: BizauthSqliteDriver) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return (await this.driver.execute(this, query)) as QueryResult<R>
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('the SQLite store does not stream queries')
+  }
+}
+
+/**
+ * The driver behind both connections. Every transaction here writes, so it takes the write
+ * lock up front (BEGIN IMMEDIATE): a deferred BEGIN that reads first and writes later fails at
+ * once with SQLITE_BUSY when another process committed in between.
+ */
+class BizauthSqliteDriver implements Driver {
+  readonly #writerLock = new WriterMutex()
+
+  constructor(
+    private readonly writer: BetterSqlite3.Database,
+    private readonly reader: BetterSqlite3.Database,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new SqliteSession(this)
+  }
+
+  async execute(session: SqliteSession, query: CompiledQuery): Promise<QueryResult<unknown>> {
+    const { sql, parameters } = query
+    if (session.inTransaction) return runStatement(this.writer.prepare(sql), parameters)
+    const deadline = Date.now() + this.busyTimeoutMs
+    const onReader = this.reader.prepare(sql)
+    if (onReader.readonly) return retryWhileBusy(deadline, () => runStatement(onReader, parameters))
+    await this.#writerLock.lock(deadline)
+    try {
+      const onWriter = this.writer.prepare(sql)
+      return await retryWhileBusy(deadline, () => runStatement(onWriter, parameters))
+    } finally {
+      this.#writerLock.unlock()
+    }
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const session = connection as SqliteSession
+    const deadline = Date.now() + this.busyTimeoutMs
+    await this.#writerLock.lock(deadline)
+    try {
+      await retryWhileBusy(deadline, () => this.writer.exec('begin immediate'))
+    } catch (error) {
+      this.#writerLock.unlock()
+      throw error
+    }
+    session.inTransaction = true
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    this.writer.exec('commit')
+    this.#endTransaction(connection as SqliteSession)
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const session = connection as SqliteSession
+    if (!session.inTransaction) return
+    try {
+      // SQLite may have rolled back already (e.g. after SQLITE_FULL); then there is nothing to undo.
+      if (this.writer.inTransaction) this.writer.exec('rollback')
+    } finally {
+      this.#endTransaction(session)
+    }
+  }
+
+  // No savepoint methods: the store has no nested transactions, and Kysely refuses them without.
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // A transaction Kysely neither committed nor rolled back must not keep the lock for ever.
+    await this.rollbackTransaction(connection)
+  }
+
+  async destroy(): Promise<void> {
+    this.writer.close()
+  }
+
+  #endTransaction(session: SqliteSession): void {
+    session.inTransaction = false
+    this.#writerLock.unlock()
   }
 }
 
@@ -47,13 +206,13 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 class BizauthSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig
-  constructor(config: SqliteDialectConfig) {
-    super(config)
-    this.#config = config
+  readonly #driver: BizauthSqliteDriver
+  constructor(driver: BizauthSqliteDriver, writer: BetterSqlite3.Database) {
+    super({ database: writer })
+    this.#driver = driver
   }
-  override createDriver(): SqliteDriver {
-    return new ImmediateTransactionSqliteDriver(this.#config)
+  override createDriver(): Driver {
+    return this.#driver
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter()
@@ -62,7 +221,7 @@ class BizauthSqliteDialect extends SqliteDialect {
 
 function openConnection(file: string): BetterSqlite3.Database {
   const connection = new BetterSqlite3(file)
-  connection.pragma(`busy_timeout = ${BUSY_TIMEOUT_MILLISECONDS}`)
+  connection.pragma(`busy_timeout = ${SQLITE_BUSY_WAIT_MILLISECONDS}`)
   connection.pragma('journal_mode = WAL')
   // FULL: a commit is on disk (WAL fsynced) before it returns, so nothing is lost on SIGKILL or power loss.
   connection.pragma('synchronous = FULL')
@@ -82,10 +241,10 @@ export function prepareSqliteFile(dataDir: string): string {
   return file
 }
 
-export function createSqliteBinding(file: string): DialectBinding {
+export function createSqliteBinding(file: string, timeouts: StoreTimeouts): DialectBinding {
   const writer = openConnection(file)
-  // A second connection for the hot-path read: it sees only committed rows (never the inside
-  // of a transaction the writer connection has open) and reuses one prepared statement.
+  // A second connection for reads outside transactions: it sees only committed rows (never the
+  // inside of a transaction the writer connection has open) and, in WAL mode, needs no lock.
   let reader: BetterSqlite3.Database
   try {
     reader = openConnection(file)
@@ -97,14 +256,15 @@ export function createSqliteBinding(file: string): DialectBinding {
 
   return {
     dialect: 'sqlite',
-    db: new Kysely<Database>({ dialect: new BizauthSqliteDialect({ database: writer }) }),
+    db: new Kysely<Database>({ dialect: new BizauthSqliteDialect(new BizauthSqliteDriver(writer, reader, timeouts.sqliteBusyTimeoutMs), writer) }),
     migrations: sqliteMigrations,
     async findAccountRow(id) {
       // Prepared on first use, not at open: before migrate() the table does not exist yet.
       findAccount ??= reader.prepare<[string], AccountRow>(
         `select ${ACCOUNT_COLUMNS.join(', ')} from accounts where id = ?`,
       )
-      return findAccount.get(id)
+      const statement = findAccount
+      return retryWhileBusy(Date.now() + timeouts.sqliteBusyTimeoutMs, () => statement.get(id))
     },
     async serializeRevocationEvents() {
       // Nothing to do: BEGIN IMMEDIATE already makes writers take turns.
