@@ -15,6 +15,7 @@ import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
 import { Migrator } from 'kysely'
 import pg from 'pg'
 import type { DialectBinding } from '../src/store/binding.js'
+import { DEFAULTS } from '../src/config.js'
 import { openStore, type OpenStoreOptions } from '../src/store/open.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from '../src/store/schema.js'
 import { createPostgresBinding } from '../src/store/postgres/dialect.js'
@@ -105,7 +106,7 @@ const dialects: DialectUnderTest[] = [
     async rows(options, table, orderBy) {
       return withSqlite(options, (db) => db.prepare(`select * from "${table}" order by "${orderBy}"`).all() as Row[])
     },
-    binding: (options) => createSqliteBinding(sqliteFile(options)),
+    binding: (options) => createSqliteBinding(sqliteFile(options), DEFAULTS),
   },
   {
     name: 'postgres',
@@ -153,7 +154,7 @@ const dialects: DialectUnderTest[] = [
     async rows(options, table, orderBy) {
       return withPostgres(options, async (client) => (await client.query(`select * from "${table}" order by "${orderBy}"`)).rows as Row[])
     },
-    binding: (options) => createPostgresBinding(options.databaseUrl!, 2),
+    binding: (options) => createPostgresBinding(options.databaseUrl!, DEFAULTS, 2),
   },
 ]
 
