@@ -137,11 +137,12 @@ class BizauthSqliteDriver implements Driver {
     const { sql, parameters } = query
     if (session.inTransaction) return runStatement(this.writer.prepare(sql), parameters)
     const deadline = Date.now() + this.busyTimeoutMs
-    const onReader = this.reader.prepare(sql)
+    // Preparing reads the schema, which another process's migration may hold: retried too.
+    const onReader = await retryWhileBusy(deadline, () => this.reader.prepare(sql))
     if (onReader.readonly) return retryWhileBusy(deadline, () => runStatement(onReader, parameters))
     await this.#writerLock.lock(deadline)
     try {
-      const onWriter = this.writer.prepare(sql)
+      const onWriter = await retryWhileBusy(deadline, () => this.writer.prepare(sql))
       return await retryWhileBusy(deadline, () => runStatement(onWriter, parameters))
     } finally {
       this.#writerLock.unlock()
@@ -219,13 +220,18 @@ class BizauthSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Opening only: switching a fresh file to WAL takes a moment's exclusive lock that a second process opening it at once must wait for. */
+const OPEN_BUSY_WAIT_MILLISECONDS = 5000
+
 function openConnection(file: string): BetterSqlite3.Database {
   const connection = new BetterSqlite3(file)
-  connection.pragma(`busy_timeout = ${SQLITE_BUSY_WAIT_MILLISECONDS}`)
+  // SQLite's own (blocking) wait is allowed while opening, before the server serves anything.
+  connection.pragma(`busy_timeout = ${OPEN_BUSY_WAIT_MILLISECONDS}`)
   connection.pragma('journal_mode = WAL')
   // FULL: a commit is on disk (WAL fsynced) before it returns, so nothing is lost on SIGKILL or power loss.
   connection.pragma('synchronous = FULL')
   connection.pragma('foreign_keys = ON')
+  connection.pragma(`busy_timeout = ${SQLITE_BUSY_WAIT_MILLISECONDS}`)
   return connection
 }
 
