@@ -3,16 +3,18 @@
  *
  * Every failure the server answers is one of these. One error handler renders them all as
  * `{"code","description"}` with the table's HTTP status; no route builds its own error JSON.
- * Descriptions never carry a secret: a password, a token or a key.
+ * Descriptions never carry a secret: a password, a token or a key. The codes a verifier answers
+ * too (3002, 3005, 9000) are @bizauth/verify's entries: one wording wherever a client meets them.
  */
+import { VERIFY_ERROR_CODES } from '@bizauth/verify/core'
 
 export const CODE_TABLE = {
   '3000': { status: 400, description: 'No allowed IP is registered for this account.' },
   '3001': { status: 400, description: 'The Basic authentication information is invalid.' },
-  '3002': { status: 400, description: 'The token is invalid.' },
+  '3002': VERIFY_ERROR_CODES['3002'],
   '3003': { status: 400, description: 'The IP is invalid.' },
   '3004': { status: 400, description: 'The account is invalid.' },
-  '3005': { status: 400, description: 'The authentication information is invalid.' },
+  '3005': VERIFY_ERROR_CODES['3005'],
   '3006': { status: 400, description: 'The account does not exist.' },
   '3007': { status: 400, description: "The account's password is invalid." },
   '3008': { status: 400, description: 'The allowed number of connections was exceeded.' },
@@ -20,7 +22,7 @@ export const CODE_TABLE = {
   '3010': { status: 400, description: "The caller's IP does not match the account's allowed IPs." },
   '3011': { status: 400, description: 'Unknown error inside the service.' },
   '5001': { status: 400, description: 'The requested URI resource does not exist.' },
-  '9000': { status: 500, description: 'Unknown error.' },
+  '9000': VERIFY_ERROR_CODES['9000'],
 } as const satisfies Record<string, { status: number; description: string }>
 
 export type ContractCode = keyof typeof CODE_TABLE

@@ -3,6 +3,7 @@
  * `buildApp` receives them; tests build them against a temp store and reach inside
  * (e.g. the hash queue's counter) to observe what HTTP does not show.
  */
+import { RevocationList } from '@bizauth/verify/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { Authenticator } from './accounts/authenticate.js'
 import { CredentialCache } from './accounts/credential-cache.js'
@@ -16,7 +17,6 @@ import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js
 import { Limits } from './limits/limits.js'
 import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
-import { RevocationState } from './revocation/revocation-state.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import type { Store } from './store/store.js'
 import { CLOCK_SKEW_SECONDS } from './tokens/lifetime.js'
@@ -38,7 +38,7 @@ export interface Services {
   keys: KeyRing
   metrics: Metrics
   /** What this instance knows is revoked, fed by `revocationFollower` and local revocations. */
-  revocations: RevocationState
+  revocations: RevocationList
   revocationFollower: RevocationFollower
   /** Verifies our own tokens (introspection, revoke) with a cache of verified tokens. */
   tokenVerifier: TokenVerifier
@@ -87,11 +87,10 @@ export async function createServices(config: ServerConfig, store: Store, options
     onError: logError('signing key refresh failed'),
   })
   keys.start()
-  const revocations = new RevocationState()
+  const revocations = new RevocationList(config.tokenTtlSeconds)
   const revocationFollower = new RevocationFollower(store, revocations, {
     pollIntervalMs: REVOCATION_POLL_MS,
     pruneIntervalMs: REVOCATION_PRUNE_MS,
-    tokenTtlSeconds: config.tokenTtlSeconds,
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
     onError: logError('revocation feed poll failed'),
   })

@@ -2,13 +2,13 @@ import { tokenInvalid, verifierUnavailable } from './errors.js'
 import type { VerifiedClaims } from './lib/claims.js'
 import { assertB64Token, readBearerCredential } from './lib/bearer.js'
 import { parseCompactJws } from './lib/compact-jws.js'
+import { LruMap } from './lib/lru-map.js'
 import { introspectToken, type IntrospectionSettings } from './lib/introspection-client.js'
 import { RemoteKeySet } from './lib/remote-key-set.js'
 import { RevocationFollower } from './lib/revocation-follower.js'
 import { RevocationList } from './lib/revocation-list.js'
 import { basicAuthorization, endpointUrl } from './lib/server-endpoint.js'
 import { StaticKeySet, type KeySet } from './lib/static-key-set.js'
-import { TokenCache } from './lib/token-cache.js'
 import { verifySignedToken } from './lib/verify-signed-token.js'
 import { resolveVerifierOptions, type VerifierOptions, type VerifierSettings } from './options.js'
 
@@ -43,7 +43,7 @@ interface CachedToken {
 export function createVerifier(options: VerifierOptions): Verifier {
   const settings = resolveVerifierOptions(options)
   const keySet = createKeySet(settings)
-  const verifiedTokens = new TokenCache<CachedToken>(settings.cacheMaxEntries)
+  const verifiedTokens = new LruMap<string, CachedToken>(settings.cacheMaxEntries)
   const revocations = startRevocationFollower(settings)
   const introspect = settings.revocations.mode === 'introspect' ? createIntrospector(settings) : undefined
   const { clockToleranceSeconds, maxTokenLength } = settings
@@ -165,7 +165,7 @@ function createIntrospector(settings: VerifierSettings) {
     fetch: settings.fetch,
     onError: settings.onError,
   }
-  const answers = new TokenCache<CachedToken>(settings.cacheMaxEntries)
+  const answers = new LruMap<string, CachedToken>(settings.cacheMaxEntries)
   const inFlight = new Map<string, Promise<VerifiedClaims>>()
   return async (token: string, nowSeconds: number): Promise<VerifiedClaims> => {
     const hit = answers.get(token)

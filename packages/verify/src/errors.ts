@@ -13,23 +13,25 @@ export const VERIFY_ERROR_CODES = Object.freeze({
   '3005': Object.freeze({ status: 400, description: 'The authentication information is invalid.' }),
   // Not the caller's fault: the verifier could not reach the JWKS, the revocations feed or the
   // introspection endpoint, so it cannot tell whether the token is good. Contract §3: 500 9000.
-  '9000': Object.freeze({ status: 500, description: 'An unknown error occurred.' }),
+  '9000': Object.freeze({ status: 500, description: 'Unknown error.' }),
 } as const)
 
 export type VerifyErrorCode = keyof typeof VERIFY_ERROR_CODES
 
-/** Why a header or a token was refused; stable, safe to log, never contains the token. */
-export type VerifyFailureReason =
-  // 3005: the Authorization header itself (RFC 6750 §2.1)
-  | 'missing_header'
-  | 'not_bearer'
-  | 'malformed_header'
-  // 3002: the token
+/** 3005: the Authorization header itself (RFC 6750 §2.1). */
+export type HeaderFailureReason = 'missing_header' | 'not_bearer' | 'malformed_header'
+
+/**
+ * 3002: the token. The server's introspection answers `{"active":false}` for exactly these,
+ * decided by the same code (`@bizauth/verify/core`), and names its verdicts with them.
+ */
+export type TokenFailureReason =
   | 'too_large'
   | 'malformed'
   | 'bad_base64url'
   | 'bad_json'
   | 'crit_unsupported'
+  | 'typ_not_allowed'
   | 'alg_not_allowed'
   | 'alg_mismatch'
   | 'unknown_kid'
@@ -42,10 +44,12 @@ export type VerifyFailureReason =
   | 'lifetime_too_long'
   | 'revoked'
   | 'inactive'
-  // 9000: the verifier's own dependencies
-  | 'jwks_unavailable'
-  | 'revocations_unavailable'
-  | 'introspection_unavailable'
+
+/** 9000: the verifier's own dependencies. */
+export type UnavailableReason = 'jwks_unavailable' | 'revocations_unavailable' | 'introspection_unavailable'
+
+/** Why a header or a token was refused; stable, safe to log, never contains the token. */
+export type VerifyFailureReason = HeaderFailureReason | TokenFailureReason | UnavailableReason
 
 export class VerifyError extends Error {
   override readonly name = 'VerifyError'
@@ -70,17 +74,17 @@ export class VerifyError extends Error {
 }
 
 /** 3005: the Authorization header is missing or is not `Bearer <token>`. */
-export function authenticationInvalid(reason: VerifyFailureReason): VerifyError {
+export function authenticationInvalid(reason: HeaderFailureReason): VerifyError {
   return new VerifyError('3005', reason)
 }
 
 /** 3002: something is wrong with the token itself. */
-export function tokenInvalid(reason: VerifyFailureReason): VerifyError {
+export function tokenInvalid(reason: TokenFailureReason): VerifyError {
   return new VerifyError('3002', reason)
 }
 
 /** 9000: a dependency of the verifier is unreachable; the token's validity is unknown. */
-export function verifierUnavailable(reason: VerifyFailureReason): VerifyError {
+export function verifierUnavailable(reason: UnavailableReason): VerifyError {
   return new VerifyError('9000', reason)
 }
 

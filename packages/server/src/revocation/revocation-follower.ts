@@ -1,18 +1,19 @@
 /**
- * Follows the store's revocation feed (`store.revocationsSince`) into a RevocationState, so a
+ * Follows the store's revocation feed (`store.revocationsSince`) into the RevocationList of
+ * `@bizauth/verify/core` (the one every verifier keeps of the HTTP feed), so a
  * revocation made anywhere — the CLI, another instance on the same PostgreSQL — is known here
  * within about one poll interval. Also prunes the store's expired revocations now and then
  * (every instance may; the delete is idempotent).
  *
  * One pass at a time: a slow store is never asked twice at once. The timer is unref'd.
  */
-import type { Store } from '../store/store.js'
-import type { RevocationState } from './revocation-state.js'
+import type { RevocationList } from '@bizauth/verify/core'
+import type { RevocationEvent, Store } from '../store/store.js'
 
 export interface RevocationFollowerOptions {
   pollIntervalMs: number
   pruneIntervalMs: number
-  tokenTtlSeconds: number
+  /** Added to a revoked token's exp (and the list's longest token life) before it is forgotten. */
   clockSkewSeconds: number
   /** Events read per store query; a pass reads pages until it has caught up. */
   pageSize?: number
@@ -24,7 +25,7 @@ const DEFAULT_PAGE_SIZE = 1000
 
 export class RevocationFollower {
   readonly #store: Store
-  readonly #state: RevocationState
+  readonly #state: RevocationList
   readonly #options: RevocationFollowerOptions
   #cursor = 0
   #timer: NodeJS.Timeout | undefined
@@ -34,7 +35,7 @@ export class RevocationFollower {
   /** Completed passes; tests wait on it instead of sleeping. */
   passes = 0
 
-  constructor(store: Store, state: RevocationState, options: RevocationFollowerOptions) {
+  constructor(store: Store, state: RevocationList, options: RevocationFollowerOptions) {
     this.#store = store
     this.#state = state
     this.#options = options
@@ -71,7 +72,7 @@ export class RevocationFollower {
     for (;;) {
       const events = await this.#store.revocationsSince(this.#cursor, pageSize)
       for (const event of events) {
-        this.#state.apply(event)
+        applyEvent(this.#state, event)
         this.#cursor = Math.max(this.#cursor, event.seq)
       }
       if (events.length < pageSize) break
@@ -80,7 +81,7 @@ export class RevocationFollower {
     if (nowMs - this.#lastPruneMs >= this.#options.pruneIntervalMs) {
       this.#lastPruneMs = nowMs
       const nowSeconds = Math.floor(nowMs / 1000)
-      this.#state.prune(nowSeconds, this.#options.tokenTtlSeconds, this.#options.clockSkewSeconds)
+      this.#state.prune(nowSeconds, this.#options.clockSkewSeconds)
       await this.#store.pruneRevocations(nowSeconds)
     }
   }
@@ -94,4 +95,10 @@ export class RevocationFollower {
     }, this.#options.pollIntervalMs)
     this.#timer.unref()
   }
+}
+
+/** A store event in the list: what the HTTP feed's `jti` and `account` events say (wire.md). */
+function applyEvent(list: RevocationList, event: RevocationEvent): void {
+  if (event.kind === 'jti') list.revokeToken(event.subject, event.at)
+  else list.revokeAccountBefore(event.subject, event.at)
 }

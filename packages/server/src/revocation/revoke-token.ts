@@ -4,17 +4,17 @@
  * The row is kept only until the token would have expired, plus the clock-skew margin, and
  * then pruned: issuance writes nothing, so the store grows with revocations, never with tokens.
  */
+import type { RevocationList } from '@bizauth/verify/core'
 import type { Store } from '../store/store.js'
-import type { RevocationState } from './revocation-state.js'
 
 export async function revokeTokenById(
   store: Store,
   jti: string,
   tokenExp: number,
   clockSkewSeconds: number,
-  localState?: RevocationState,
+  localState?: RevocationList,
 ): Promise<void> {
   await store.revokeJti(jti, tokenExp, tokenExp + clockSkewSeconds)
   // This instance answers "revoked" at once; the others learn it from the feed.
-  localState?.revokeJti(jti, tokenExp)
+  localState?.revokeToken(jti, tokenExp)
 }

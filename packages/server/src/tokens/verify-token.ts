@@ -1,59 +1,84 @@
 /**
- * Verifying our own access tokens on the server (introspection, revocation): the signature
- * with jose against the KeyRing, then the revocation checks of docs/wire.md.
+ * Verifying our own access tokens on the server (introspection, revocation). What a valid token
+ * is — JWS syntax, header, signature with the algorithm fixed by the key, claims — is decided by
+ * `@bizauth/verify/core`, the very code resource servers run, so introspection and
+ * `@bizauth/verify` give the same verdict with the same reason for every token. What stays here
+ * is what only the server knows:
  *
- *   1. longer than maxTokenLength ..................... too_large (checked before any parsing)
- *   2. not three base64url segments .................... malformed
- *   3. kid unknown (after one rate-limited key reload) .. unknown_kid
- *   4. header alg differs from the key's alg, bad signature, typ, iss, exp, nbf .. invalid / expired
- *   5. jti revoked ..................................... revoked_jti
- *   6. iat before the account's valid-after instant ..... revoked_account
- *   7. the account no longer exists ..................... account_missing
+ *   - its KeyRing, as the core's key set, reloaded once per interval for an unknown kid;
+ *   - the revocations it has seen (the store's feed and its own, in the core's RevocationList);
+ *   - the store itself, asked on every cache miss: the account exists, its tokens' valid-after
+ *     instant, a jti revoked a moment ago and not yet in the feed.
  *
- * Verified tokens are cached until their exp in a bounded LRU Map, so a repeated check costs
- * two Map lookups: the revocation checks (in memory, fed by the store's feed) still run on
- * every hit, so a revocation seen by this instance is never answered from the cache.
+ * Reasons are the core's TokenFailureReason names, plus `account_missing`. The names before
+ * issue 8 map onto them as: too_large, unknown_kid, expired unchanged; malformed -> malformed,
+ * bad_base64url or bad_json; invalid -> alg_not_allowed, alg_mismatch, bad_signature,
+ * typ_not_allowed, crit_unsupported, bad_issuer, missing_claim or not_yet_valid;
+ * revoked_jti and revoked_account -> revoked (`revokedBy` tells which, for /v1/token/revoke);
+ * issued_in_future and lifetime_too_long are new. `account_missing` has no verifier
+ * equivalent: a verifier cannot see the store, and learns of a deletion from the account
+ * revocation that precedes it in the feed (so it says `revoked`). `inactive` is the verifier's
+ * name for an introspection answer and never comes from here.
+ *
+ * Verified tokens are cached until their exp in a bounded LRU map, so a repeated check costs
+ * two Map lookups: the in-memory revocation check still runs on every hit, so a revocation seen
+ * by this instance is never answered from the cache.
  */
-import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose'
+import { createSecretKey } from 'node:crypto'
+import {
+  DEFAULTS,
+  LruMap,
+  importKeyInput,
+  isVerifyError,
+  verifySignedToken,
+  type ClaimsPolicy,
+  type KeySet,
+  type RevocationList,
+  type RevokedBy,
+  type TokenFailureReason,
+  type VerificationKey,
+  type VerifiedClaims,
+} from '@bizauth/verify/core'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { LoadedKey } from '../keys/key-material.js'
-import type { RevocationState } from '../revocation/revocation-state.js'
 import type { Store } from '../store/store.js'
+import { TOKEN_LIFETIME_SECONDS } from './lifetime.js'
 
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  iat: number
-  exp: number
-  jti: string
-}
+/** The claims of a token that verified; frozen, shared by every hit of the cache. */
+export type AccessTokenClaims = VerifiedClaims
 
-export type InactiveReason = 'too_large' | 'malformed' | 'unknown_kid' | 'invalid' | 'expired' | 'revoked_jti' | 'revoked_account' | 'account_missing'
+export type InactiveReason = TokenFailureReason | 'account_missing'
 
-export type TokenVerdict = { active: true; claims: AccessTokenClaims } | { active: false; reason: InactiveReason }
+export type TokenVerdict =
+  | { active: true; claims: AccessTokenClaims }
+  /** `revokedBy` comes with `revoked`: a token revoked by its own jti, or by its account. */
+  | { active: false; reason: InactiveReason; revokedBy?: RevokedBy }
 
 export interface TokenVerifierOptions {
   issuer: string
-  /** Leeway for exp and nbf between this server's clock and the issuing instance's. */
+  /** Leeway for exp, nbf, iat and the lifetime bound: the same default as @bizauth/verify's. */
   clockToleranceSeconds: number
   /** Longer tokens are refused before any parsing (ours are ~250 characters). */
   maxTokenLength: number
+  /** Longer-lived tokens are refused: the contract's 24 h, like every verifier. */
+  maxTokenLifetimeSeconds: number
   cacheMaxEntries: number
   /** At most one key reload per this interval for unknown kids (a rotation by another instance). */
   unknownKidRefreshIntervalMs: number
 }
 
 export const TOKEN_VERIFIER_DEFAULTS = Object.freeze({
-  clockToleranceSeconds: 5,
-  maxTokenLength: 8192,
-  cacheMaxEntries: 10_000,
+  clockToleranceSeconds: DEFAULTS.clockToleranceSeconds,
+  maxTokenLength: DEFAULTS.maxTokenLength,
+  maxTokenLifetimeSeconds: TOKEN_LIFETIME_SECONDS,
+  cacheMaxEntries: DEFAULTS.cacheMaxEntries,
   unknownKidRefreshIntervalMs: 1000,
 })
 
 export interface TokenVerifierDeps {
   keys: KeyRing
   store: Store
-  revocations: RevocationState
+  revocations: RevocationList
 }
 
 /** Counters for tests and metrics: observe the cache by counting, never by timing. */
@@ -63,30 +88,37 @@ export interface TokenVerifierStats {
   keyReloads: number
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
-const ALGORITHMS = ['EdDSA', 'ES256', 'HS256']
-
-class UnknownKidError extends Error {
-  override readonly name = 'UnknownKidError'
-}
+/** No kid of ours is this long (a thumbprint is 43 characters): not worth a store reload. */
+const MAX_KID_LENGTH = 128
+const NO_KEYS: readonly VerificationKey[] = Object.freeze([])
 
 const inactive = (reason: InactiveReason): TokenVerdict => ({ active: false, reason })
+const revoked = (revokedBy: RevokedBy): TokenVerdict => ({ active: false, reason: 'revoked', revokedBy })
 
 export class TokenVerifier {
   readonly #deps: TokenVerifierDeps
   readonly #options: TokenVerifierOptions
-  /** token -> claims; Map order is recency (a hit moves the entry to the end). */
-  readonly #cache = new Map<string, AccessTokenClaims>()
-  #lastKeyReloadMs = Number.NEGATIVE_INFINITY
+  readonly #policy: ClaimsPolicy
+  readonly #keySet: KeyRingKeySet
+  readonly #cache: LruMap<string, AccessTokenClaims>
   readonly stats: TokenVerifierStats = { signatureChecks: 0, cacheHits: 0, keyReloads: 0 }
 
   constructor(deps: TokenVerifierDeps, options: Partial<TokenVerifierOptions> & Pick<TokenVerifierOptions, 'issuer'>) {
     this.#deps = deps
     this.#options = { ...TOKEN_VERIFIER_DEFAULTS, ...options }
+    const { issuer, clockToleranceSeconds, maxTokenLifetimeSeconds } = this.#options
+    this.#policy = Object.freeze({ issuer, clockToleranceSeconds, maxTokenLifetimeSeconds })
+    this.#keySet = new KeyRingKeySet(deps.keys, this.#options.unknownKidRefreshIntervalMs, this.stats)
+    this.#cache = new LruMap(this.#options.cacheMaxEntries)
   }
 
   get cachedTokens(): number {
     return this.#cache.size
+  }
+
+  /** Where a Bearer credential is read (POST /v1/token/revoke), it is bounded by the same length. */
+  get maxTokenLength(): number {
+    return this.#options.maxTokenLength
   }
 
   async verify(token: string, nowMs: number = Date.now()): Promise<TokenVerdict> {
@@ -94,25 +126,14 @@ export class TokenVerifier {
     const nowSeconds = nowMs / 1000
     const cached = this.#cache.get(token)
     if (cached !== undefined) {
-      this.stats.cacheHits++
-      if (cached.exp + this.#options.clockToleranceSeconds <= nowSeconds) {
-        this.#cache.delete(token)
-        return inactive('expired')
+      if (nowSeconds < cached.exp + this.#options.clockToleranceSeconds) {
+        this.stats.cacheHits++
+        const revokedBy = this.#deps.revocations.revocationOf(cached)
+        return revokedBy === undefined ? { active: true, claims: cached } : revoked(revokedBy)
       }
-      const revoked = this.#revokedInMemory(cached)
-      if (revoked) return inactive(revoked)
-      this.#cache.delete(token)
-      this.#cache.set(token, cached)
-      return { active: true, claims: cached }
+      this.#cache.delete(token) // expired since: checked again below, so the reason is the core's
     }
-    if (!COMPACT_JWS.test(token)) return inactive('malformed')
-
-    const verified = await this.#verifySignature(token, nowMs)
-    if (!verified.active) return verified
-    const revoked = this.#revokedInMemory(verified.claims) ?? (await this.#revokedInStore(verified.claims))
-    if (revoked) return inactive(revoked)
-    this.#remember(token, verified.claims)
-    return verified
+    return this.#verifyUncached(token, nowSeconds)
   }
 
   /** Drops cached tokens (tests; a key removal does not need it: the keys outlive their tokens). */
@@ -120,85 +141,85 @@ export class TokenVerifier {
     this.#cache.clear()
   }
 
-  async #verifySignature(token: string, nowMs: number): Promise<TokenVerdict> {
+  async #verifyUncached(token: string, nowSeconds: number): Promise<TokenVerdict> {
     this.stats.signatureChecks++
-    let payload: JWTPayload
+    let claims: AccessTokenClaims
     try {
-      ;({ payload } = await jwtVerify(token, (header) => this.#resolveKey(header, nowMs), {
-        issuer: this.#options.issuer,
-        algorithms: ALGORITHMS,
-        typ: 'JWT',
-        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
-        clockTolerance: this.#options.clockToleranceSeconds,
-        currentDate: new Date(nowMs),
-      }))
+      claims = await verifySignedToken(token, this.#keySet, this.#policy, nowSeconds)
     } catch (error) {
-      if (error instanceof UnknownKidError) return inactive('unknown_kid')
-      if (error instanceof joseErrors.JWTExpired) return inactive('expired')
-      if (error instanceof joseErrors.JOSEError) return inactive(error instanceof joseErrors.JWSInvalid ? 'malformed' : 'invalid')
-      // Bad segments can surface as plain TypeErrors/SyntaxErrors from decoding; still a bad token.
-      if (error instanceof TypeError || error instanceof SyntaxError) return inactive('malformed')
+      // 3002 is the core's "not a valid token"; anything else is a fault of ours, not a verdict.
+      if (isVerifyError(error) && error.code === '3002') return inactive(error.reason as TokenFailureReason)
       throw error
     }
-    const { iss, sub, iat, exp, jti } = payload
-    if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
-      return inactive('invalid')
-    }
-    return { active: true, claims: { iss, sub, iat: iat!, exp: exp!, jti } }
-  }
-
-  /** The header's alg must be the key's own: no HS256 "signed" with a public key's bytes. */
-  async #resolveKey(header: JWTHeaderParameters, nowMs: number): Promise<LoadedKey['verificationKey']> {
-    const { kid } = header
-    if (typeof kid !== 'string' || kid === '' || kid.length > 128) throw new UnknownKidError()
-    const key = this.#deps.keys.find(kid) ?? (await this.#reloadKeysFor(kid, nowMs))
-    if (!key) throw new UnknownKidError()
-    if (header.alg !== key.alg) throw new joseErrors.JOSEAlgNotAllowed('the token alg does not match its key')
-    return key.verificationKey
-  }
-
-  /**
-   * A key made current by `keys rotate --now` elsewhere signs before this instance's next
-   * periodic refresh; one reload per interval finds it without letting unknown kids hammer the store.
-   */
-  async #reloadKeysFor(kid: string, nowMs: number): Promise<LoadedKey | undefined> {
-    if (nowMs - this.#lastKeyReloadMs < this.#options.unknownKidRefreshIntervalMs) return undefined
-    this.#lastKeyReloadMs = nowMs
-    this.stats.keyReloads++
-    try {
-      await this.#deps.keys.refresh()
-    } catch {
-      return undefined
-    }
-    return this.#deps.keys.find(kid)
-  }
-
-  #revokedInMemory(claims: AccessTokenClaims): InactiveReason | undefined {
-    const { revocations } = this.#deps
-    if (revocations.isJtiRevoked(claims.jti)) return 'revoked_jti'
-    if (claims.iat < revocations.validAfter(claims.sub)) return 'revoked_account'
-    return undefined
+    // Memory first, as on a cache hit: a deleted account's tokens are `revoked` once the feed
+    // has brought the revocation that deletion writes, exactly as a verifier says.
+    const revokedBy = this.#deps.revocations.revocationOf(claims) ?? (await this.#revokedInStore(claims))
+    if (revokedBy === 'account_missing') return inactive('account_missing')
+    if (revokedBy !== undefined) return revoked(revokedBy)
+    this.#cache.set(token, claims)
+    return { active: true, claims }
   }
 
   /**
    * On a cache miss the store is asked too, so a revocation made elsewhere a moment ago (before
    * the follower's next poll) already counts; deleted accounts are caught here.
    */
-  async #revokedInStore(claims: AccessTokenClaims): Promise<InactiveReason | undefined> {
+  async #revokedInStore(claims: AccessTokenClaims): Promise<RevokedBy | 'account_missing' | undefined> {
     const { store } = this.#deps
     const account = await store.getAccount(claims.sub)
     if (!account) return 'account_missing'
-    if (claims.iat < account.tokensValidAfter) return 'revoked_account'
-    if (await store.isJtiRevoked(claims.jti)) return 'revoked_jti'
+    if (claims.iat < account.tokensValidAfter) return 'account'
+    if (await store.isJtiRevoked(claims.jti)) return 'jti'
     return undefined
   }
+}
 
-  #remember(token: string, claims: AccessTokenClaims): void {
-    if (this.#options.cacheMaxEntries <= 0) return
-    if (this.#cache.size >= this.#options.cacheMaxEntries) {
-      const oldest = this.#cache.keys().next().value
-      if (oldest !== undefined) this.#cache.delete(oldest)
+/**
+ * The KeyRing as the core's key set: a kid's key, converted once into the core's verification
+ * key (which fixes the algorithm from the key itself). A kid not in the ring may belong to a key
+ * made current by `keys rotate --now` elsewhere, before this instance's next periodic refresh:
+ * one reload per interval finds it without letting unknown kids hammer the store.
+ */
+class KeyRingKeySet implements KeySet {
+  /** Keyed by the ring's key object, which survives the ring's refreshes of the same key. */
+  readonly #converted = new WeakMap<LoadedKey['verificationKey'], VerificationKey>()
+  #lastReloadMs = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly reloadIntervalMs: number,
+    private readonly stats: TokenVerifierStats,
+  ) {}
+
+  candidatesFor(kid: string | undefined): readonly VerificationKey[] | Promise<readonly VerificationKey[]> {
+    if (kid === undefined || kid === '' || kid.length > MAX_KID_LENGTH) return NO_KEYS
+    const key = this.keys.find(kid)
+    return key === undefined ? this.#candidatesAfterReload(kid) : [this.#verificationKeyOf(key)]
+  }
+
+  async #candidatesAfterReload(kid: string): Promise<readonly VerificationKey[]> {
+    const nowMs = Date.now()
+    if (nowMs - this.#lastReloadMs < this.reloadIntervalMs) return NO_KEYS
+    this.#lastReloadMs = nowMs
+    this.stats.keyReloads++
+    try {
+      await this.keys.refresh()
+    } catch {
+      return NO_KEYS // the periodic refresh reports store failures; here it is an unknown kid
     }
-    this.#cache.set(token, claims)
+    const key = this.keys.find(kid)
+    return key === undefined ? NO_KEYS : [this.#verificationKeyOf(key)]
+  }
+
+  #verificationKeyOf(key: LoadedKey): VerificationKey {
+    let converted = this.#converted.get(key.verificationKey)
+    if (converted === undefined) {
+      // jose hands the HS256 secret over as bytes, the asymmetric public keys as CryptoKeys.
+      const material = key.verificationKey instanceof Uint8Array ? createSecretKey(key.verificationKey) : key.verificationKey
+      converted = importKeyInput({ kid: key.kid, key: material })
+      if (converted.alg !== key.alg) throw new Error(`signing key ${key.kid} is not an ${key.alg} key`)
+      this.#converted.set(key.verificationKey, converted)
+    }
+    return converted
   }
 }

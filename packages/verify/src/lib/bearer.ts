@@ -26,6 +26,13 @@ export function readBearerCredential(authorization: unknown, maxTokenLength: num
   return credential
 }
 
+/** The whole grammar at once, for callers without a cache to consult in between (the server). */
+export function readBearerToken(authorization: unknown, maxTokenLength: number): string {
+  const credential = readBearerCredential(authorization, maxTokenLength)
+  assertB64Token(credential)
+  return credential
+}
+
 export function assertB64Token(credential: string): void {
   if (!B64TOKEN.test(credential)) throw authenticationInvalid('malformed_header')
 }

@@ -18,7 +18,10 @@ export interface VerifiedClaims {
 export interface ClaimsPolicy {
   readonly issuer: string
   readonly clockToleranceSeconds: number
-  /** Tokens that claim to live longer are refused; it also bounds how long revocations are kept. */
+  /**
+   * Tokens that claim to live longer (beyond the clock tolerance) are refused; it also bounds
+   * how long revocations are kept.
+   */
   readonly maxTokenLifetimeSeconds: number
 }
 
@@ -30,7 +33,8 @@ export function validateClaims(payload: Record<string, unknown>, policy: ClaimsP
     throw tokenInvalid('missing_claim')
   }
   if (iss !== policy.issuer) throw tokenInvalid('bad_issuer')
-  if (exp - iat > policy.maxTokenLifetimeSeconds) throw tokenInvalid('lifetime_too_long')
+  // The tolerance here too, so that the server and every verifier draw the line at one instant.
+  if (exp - iat > policy.maxTokenLifetimeSeconds + policy.clockToleranceSeconds) throw tokenInvalid('lifetime_too_long')
   assertTimely({ iat, exp, nbf: nbf as number | undefined }, policy.clockToleranceSeconds, nowSeconds)
   return Object.freeze(payload) as VerifiedClaims
 }

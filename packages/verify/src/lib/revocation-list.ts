@@ -1,7 +1,16 @@
+export interface RevocableClaims {
+  readonly sub: string
+  readonly iat: number
+  readonly jti: string
+}
+
+export type RevokedBy = 'jti' | 'account'
+
 /**
  * What this verifier knows has been revoked (wire.md, the revocations feed): single tokens by
  * `jti`, and for each account the instant before which its tokens no longer count. Both lookups
- * are one Map access, cheap enough to run on every cache hit.
+ * are one Map access, cheap enough to run on every cache hit. The server keeps its own view of
+ * its store's feed in one of these too.
  */
 export class RevocationList {
   private readonly jtiExpiries = new Map<string, number>()
@@ -27,10 +36,19 @@ export class RevocationList {
     this.accountValidAfter.set(sub, Math.max(validAfter, this.accountValidAfter.get(sub) ?? validAfter))
   }
 
-  isRevoked(claims: { readonly sub: string; readonly iat: number; readonly jti: string }): boolean {
-    if (this.jtiExpiries.has(claims.jti)) return true
+  isRevoked(claims: RevocableClaims): boolean {
+    return this.revocationOf(claims) !== undefined
+  }
+
+  /** Which revocation catches the token, if any: its own `jti`, or its account's instant. */
+  revocationOf(claims: RevocableClaims): RevokedBy | undefined {
+    if (this.jtiExpiries.has(claims.jti)) return 'jti'
     const validAfter = this.accountValidAfter.get(claims.sub)
-    return validAfter !== undefined && claims.iat < validAfter
+    return validAfter !== undefined && claims.iat < validAfter ? 'account' : undefined
+  }
+
+  isTokenRevoked(jti: string): boolean {
+    return this.jtiExpiries.has(jti)
   }
 
   /** Drops what can no longer matter: tokens that have expired anyway. */

@@ -1,5 +1,7 @@
-import { createHmac, sign as cryptoSign, randomBytes, type KeyObject } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
+
+export { b64url, hmacSignature, rawToken } from './token-corpus.js'
 
 export const ISSUER = 'bizauth-test'
 
@@ -45,24 +47,6 @@ export async function issueToken(key: SigningKey, overrides: ClaimsOverrides = {
   if (overrides.nbf !== undefined) claims.nbf = overrides.nbf
   const alg = String(key.publicJwk.alg)
   return new SignJWT(claims).setProtectedHeader({ alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey)
-}
-
-export function b64url(value: string | Buffer | object): string {
-  const bytes = typeof value === 'string' ? Buffer.from(value) : Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value))
-  return bytes.toString('base64url')
-}
-
-/** Builds a token by hand, for the hostile ones jose refuses to make. */
-export function rawToken(header: object | string, payload: object | string, signature: string): string {
-  return `${b64url(header)}.${b64url(payload)}.${signature}`
-}
-
-export function hmacSignature(secret: Buffer | string, signingInput: string): string {
-  return createHmac('sha256', secret).update(signingInput).digest('base64url')
-}
-
-export function ed25519Signature(privateKey: KeyObject, signingInput: string): string {
-  return cryptoSign(null, Buffer.from(signingInput), privateKey).toString('base64url')
 }
 
 export function standardClaims(overrides: ClaimsOverrides = {}): Record<string, unknown> {

@@ -3,30 +3,37 @@
  * presented as `Authorization: Bearer <token>`. A missing or malformed header is 3005, a token
  * that does not verify is 3002, and revoking a token twice answers 200 both times.
  */
+import { isVerifyError, readBearerToken } from '@bizauth/verify/core'
 import type { FastifyInstance } from 'fastify'
 import { ContractError } from '../../errors.js'
 import { revokeTokenById } from '../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, type Services } from '../../services.js'
 import { JSON_CONTENT_TYPE } from '../render-error.js'
 
-/** RFC 6750 §2.1: `Bearer` (case-insensitive scheme), one space, a b64token. */
-const BEARER = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>".'
 
-export function readBearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined) return undefined
-  return BEARER.exec(authorization)?.[1]
+/**
+ * The token of `Authorization: Bearer <token>`, by the grammar every verifier applies
+ * (@bizauth/verify/core): a header that breaks it is 3005, a credential too long to be a token 3002.
+ */
+function bearerTokenOf(authorization: string | undefined, maxTokenLength: number): string {
+  try {
+    return readBearerToken(authorization, maxTokenLength)
+  } catch (error) {
+    if (isVerifyError(error)) throw error.code === '3005' ? new ContractError('3005', SEND_BEARER) : new ContractError('3002')
+    throw error
+  }
 }
 
 export function registerRevokeRoute(app: FastifyInstance, services: Services): void {
   const { store, tokenVerifier, revocations } = services
 
   app.post('/v1/token/revoke', async (request, reply) => {
-    const token = readBearerToken(request.headers.authorization)
-    if (token === undefined) throw new ContractError('3005', 'Send the token to revoke as "Authorization: Bearer <token>".')
+    const token = bearerTokenOf(request.headers.authorization, tokenVerifier.maxTokenLength)
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
       await revokeTokenById(store, verdict.claims.jti, verdict.claims.exp, CLOCK_SKEW_SECONDS, revocations)
-    } else if (verdict.reason !== 'revoked_jti') {
+    } else if (verdict.revokedBy !== 'jti') {
       // Already revoked by jti is success (idempotent); anything else is not a token of ours.
       throw new ContractError('3002')
     }
