@@ -19,7 +19,7 @@ import {
   type RefusedToken,
   type TokenCorpusContext,
 } from '@bizauth/verify/test-support'
-import { tokenRevocationInstant } from '../src/cli/commands/account/shared.js'
+import { AccountAdministration } from '../src/accounts/administration.js'
 import { createKeyEncryption } from '../src/keys/key-encryption.js'
 import { TOKEN_VERIFIER_DEFAULTS, type TokenVerdict } from '../src/tokens/verify-token.js'
 import { basic, startTestApp, type TestApp } from './helpers/app.js'
@@ -132,10 +132,9 @@ describe('one token core: introspection and @bizauth/verify agree on every token
     await t.createAccount('gone', 'gone-pw')
     const token = await issue('gone', 'gone-pw')
     assertAgree('before the deletion', await verdictsOf(token))
-    // What `bizauth account delete gone` does: revoke the account's tokens, then delete it.
-    const { validAfter, expiresAt } = tokenRevocationInstant()
-    await t.store.revokeAccountTokens('gone', validAfter, expiresAt)
-    assert.equal(await t.store.deleteAccount('gone'), true)
+    // What `bizauth account delete gone` does: revoke the account's tokens and delete it, in one transaction.
+    const deleted = await new AccountAdministration({ store: t.store, hasher: t.services.hasher }).delete('gone')
+    assert.equal(deleted.after, undefined)
     await t.services.revocationFollower.catchUp()
     await refusedByVerifier(token)
     const verdicts = await verdictsOf(token)
