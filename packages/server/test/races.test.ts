@@ -174,6 +174,12 @@ function racesSuite(open: () => Promise<Harness>, close: () => Promise<void>): v
       assert.equal(code(await h.t.token(basic(id, OLD_PASSWORD))), '3006')
     })
 
+    it('deny-ip: the waiting request is decided on the allow-list now stored (no token: deny-ip revokes none)', async (context) => {
+      const id = 'race-deny-ip'
+      const response = await requestAcrossChange(h, context, id, () => h.admin.denyIp(id, '127.0.0.1'))
+      assert.equal(code(response), '3000', response.body)
+    })
+
     it('two revoke-tokens in the same second: a token issued between them is revoked by the second', async (context) => {
       const id = 'twice-revoked'
       await h.t.createAccount(id, OLD_PASSWORD)
