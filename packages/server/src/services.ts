@@ -3,6 +3,7 @@
  * `buildApp` receives them; tests build them against a temp store and reach inside
  * (e.g. the hash queue's counter) to observe what HTTP does not show.
  */
+import { hostname } from 'node:os'
 import { RevocationList } from '@bizauth/verify/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { Authenticator } from './accounts/authenticate.js'
@@ -18,7 +19,8 @@ import { Limits } from './limits/limits.js'
 import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
-import type { Store } from './store/store.js'
+import { createAuditSeal } from './store/audit-chain.js'
+import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store } from './store/store.js'
 import { CLOCK_SKEW_SECONDS } from './tokens/lifetime.js'
 
 export { CLOCK_SKEW_SECONDS }
@@ -42,6 +44,10 @@ export interface Services {
   revocationFollower: RevocationFollower
   /** Verifies our own tokens (introspection, revoke) with a cache of verified tokens. */
   tokenVerifier: TokenVerifier
+  /** The audit trail's seal (HMAC under BIZAUTH_AUDIT_KEY, else SHA-256). */
+  auditSeal: AuditSeal
+  /** Who records a change: the server itself (source: this host) or a caller of its API (source: its IP). */
+  auditWriter(actor: AuditActor, source?: string): AuditWriter
   /** Stops timers; the store is closed by its owner. */
   stop(): Promise<void>
 }
@@ -51,11 +57,17 @@ export interface ServiceOptions {
   logger?: Pick<FastifyBaseLogger, 'error' | 'warn'>
   /** Process-wide default metrics (event loop, memory); off in tests that build many apps. */
   defaultMetrics?: boolean
+  /** BIZAUTH_AUDIT_KEY; without it the trail is sealed with plain SHA-256. */
+  auditKey?: string
 }
 
 export async function createServices(config: ServerConfig, store: Store, options: ServiceOptions = {}): Promise<Services> {
   const logError = (message: string) => (error: unknown) =>
     options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
+
+  const auditSeal = createAuditSeal(options.auditKey)
+  const host = hostname()
+  const auditWriter = (actor: AuditActor, source = host): AuditWriter => ({ context: { actor, source }, seal: auditSeal })
 
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false })
   const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax, () => metrics.hashChecks.inc())
@@ -63,7 +75,15 @@ export async function createServices(config: ServerConfig, store: Store, options
   const hasher = new PasswordHasher(config.argon2, hashQueue, argon2Pool)
   const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
   const counters: CounterStore = options.counters ?? new MemoryCounterStore()
-  const limits = new Limits(counters, config)
+  const limitsAudit = auditWriter({ type: 'system', id: 'limits' })
+  const recordEpisode = async (action: 'security.lockout' | 'security.ip_block', target: string, changes: AuditChanges): Promise<void> => {
+    // The lock is already in force; a trail that cannot be written must not fail the request that tripped it.
+    await store.appendAuditEvent({ ...limitsAudit.context, action, target, changes }, auditSeal).catch(logError('audit event not recorded'))
+  }
+  const limits = new Limits(counters, config, {
+    lockout: ({ accountId, level, seconds }) => recordEpisode('security.lockout', accountId, { level: [level - 1, level], locked_seconds: [0, seconds] }),
+    ipBlock: ({ address, seconds }) => recordEpisode('security.ip_block', address, { blocked_seconds: [0, seconds] }),
+  })
   // Hashed outside the queue: start-up must not be refused by its own limit.
   const dummyHash = await new PasswordHasher(config.argon2).hash(generatePassword())
   const authenticator = new Authenticator({
@@ -84,6 +104,7 @@ export async function createServices(config: ServerConfig, store: Store, options
     refreshSeconds: config.keyRefreshSeconds,
     tokenTtlSeconds: config.tokenTtlSeconds,
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    audit: auditWriter({ type: 'system', id: 'rotation' }),
     onError: logError('signing key refresh failed'),
   })
   keys.start()
@@ -116,6 +137,8 @@ export async function createServices(config: ServerConfig, store: Store, options
     revocations,
     revocationFollower,
     tokenVerifier,
+    auditSeal,
+    auditWriter,
     async stop() {
       keys.stop()
       revocationFollower.stop()

@@ -57,6 +57,7 @@ function ringOptions(t: TestApp): KeyRingOptions {
     refreshSeconds: 3600,
     tokenTtlSeconds: TTL,
     clockSkewSeconds: SKEW,
+    audit: t.services.auditWriter({ type: 'system', id: 'rotation' }),
   }
 }
 

@@ -39,7 +39,7 @@ async function openHarness(databaseUrl: string | undefined): Promise<Harness> {
   await t.createAccount(RS.account, RS.password, { roles: ['introspect'] })
   const baseUrl = await t.app.listen({ host: '127.0.0.1', port: 0 })
   // Like a CLI in another process: no hook into the server's cache, only the shared store.
-  return { t, baseUrl, admin: new AccountAdministration({ store: t.store, hasher: adminHasher }) }
+  return { t, baseUrl, admin: new AccountAdministration({ store: t.store, hasher: adminHasher, audit: t.services.auditWriter({ type: 'cli', id: 'test' }) }) }
 }
 
 function accessToken(response: { statusCode: number; body: string }): string {

@@ -133,7 +133,7 @@ describe('one token core: introspection and @bizauth/verify agree on every token
     const token = await issue('gone', 'gone-pw')
     assertAgree('before the deletion', await verdictsOf(token))
     // What `bizauth account delete gone` does: revoke the account's tokens and delete it, in one transaction.
-    const deleted = await new AccountAdministration({ store: t.store, hasher: t.services.hasher }).delete('gone')
+    const deleted = await new AccountAdministration({ store: t.store, hasher: t.services.hasher, audit: t.services.auditWriter({ type: 'cli', id: 'test' }) }).delete('gone')
     assert.equal(deleted.after, undefined)
     await t.services.revocationFollower.catchUp()
     await refusedByVerifier(token)

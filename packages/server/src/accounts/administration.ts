@@ -10,6 +10,10 @@
  * - that an operator's password change or unlock clears a lockout;
  * - what a valid account id, allowed IP and role are (through account-id.ts and net/cidr.ts).
  *
+ * Each change appends its audit event (issue 11 §1) inside its own transaction: a change never
+ * lands without its event, and an event never without its change. The event is the returned
+ * change itself, attributed to the writer the service was built with.
+ *
  * Nothing here knows HTTP or argv. Secrets (passwords, hashes) never enter a returned change.
  */
 import { InvalidAddressError, parseCidr } from '../net/cidr.js'
@@ -21,6 +25,8 @@ import {
   type AccountRevocation,
   type AccountRole,
   type AccountStatus,
+  type AuditAction,
+  type AuditWriter,
   type Store,
   type StoreTransaction,
 } from '../store/store.js'
@@ -51,18 +57,7 @@ export class AllowedIpNotListedError extends Error {
   }
 }
 
-export type AccountAction =
-  | 'account.create'
-  | 'account.set_password'
-  | 'account.suspend'
-  | 'account.resume'
-  | 'account.allow_ip'
-  | 'account.deny_ip'
-  | 'account.grant_role'
-  | 'account.revoke_role'
-  | 'account.revoke_tokens'
-  | 'account.unlock'
-  | 'account.delete'
+export type AccountAction = Extract<AuditAction, `account.${string}`>
 
 /** An account as it may be shown anywhere: never its password hash. */
 export interface AccountView {
@@ -100,6 +95,8 @@ export interface AdministrationDeps {
   store: Store
   /** Hashes new passwords with the configured argon2id parameters. */
   hasher: Pick<PasswordHasher, 'hash'>
+  /** Who makes the changes (the CLI's OS user, an admin account) and the trail's seal. */
+  audit: AuditWriter
   /** Called after a change commits, so an in-process cache (the server's) drops the account at once. */
   onAccountChanged?: (accountId: string) => void
   now?: () => number
@@ -194,7 +191,7 @@ export class AccountAdministration {
       // in the feed: starting there keeps the new account's tokens clear of it (issue 13 §5).
       const tokensValidAfter = await tx.accountRevokedBefore(id)
       const account = await tx.createAccount({ id, passwordHash, allowedIps, roles, status: input.status, tokensValidAfter })
-      return describe('account.create', undefined, account, undefined)
+      return this.#recorded(tx, describe('account.create', undefined, account, undefined))
     })
     this.#changed(id)
     return { ...change, generatedPassword }
@@ -273,7 +270,7 @@ export class AccountAdministration {
       if (!before) throw new AccountMissingError(id)
       const revoked = await tx.revokeAccountTokens(id, asked.validAfter, asked.expiresAt)
       await tx.deleteAccount(id)
-      return describe('account.delete', before, undefined, revocationInForce(asked, revoked))
+      return this.#recorded(tx, describe('account.delete', before, undefined, revocationInForce(asked, revoked)))
     })
     this.#changed(id)
     return change
@@ -295,9 +292,16 @@ export class AccountAdministration {
       const before = await tx.getAccount(id)
       if (!before) throw new AccountMissingError(id)
       const after = await apply(tx, revocation)
-      return describe(action, before, after, options.revokes ? revocationInForce(revocation, after) : undefined)
+      return this.#recorded(tx, describe(action, before, after, options.revokes ? revocationInForce(revocation, after) : undefined))
     })
     this.#changed(id)
+    return change
+  }
+
+  /** Appends the change's audit event in the change's transaction. */
+  async #recorded<C extends AccountChange>(tx: StoreTransaction, change: C): Promise<C> {
+    const { context, seal } = this.#deps.audit
+    await tx.appendAuditEvent({ ...context, action: change.action, target: change.accountId, changes: change.changes }, seal)
     return change
   }
 

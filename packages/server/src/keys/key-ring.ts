@@ -9,7 +9,7 @@
  * current even when several instances promote at the same moment.
  */
 import type { JWK } from 'jose'
-import type { KeyAlgorithm, Store } from '../store/store.js'
+import type { AuditAction, AuditChanges, AuditWriter, KeyChangeRecorder, KeyAlgorithm, SigningKeyRecord, Store } from '../store/store.js'
 import type { KeyEncryption } from './key-encryption.js'
 import { createKeyRecord, loadKey, type LoadedKey } from './key-material.js'
 
@@ -25,6 +25,8 @@ export interface KeyRingOptions {
   /** Lifetime of tokens: a retired key is published for this long after retiring, plus skew. */
   tokenTtlSeconds: number
   clockSkewSeconds: number
+  /** Records each automatic change (actor system/rotation) in the audit trail. */
+  audit: AuditWriter
   onError?: (error: unknown) => void
 }
 
@@ -131,15 +133,16 @@ export async function maintainKeys(store: Store, options: KeyRingOptions, now: D
 
   if (!current) {
     const next = nexts[0]
-    if (next) await store.promoteKey(next.kid, now)
+    if (next) await store.promoteKey(next.kid, now, recordPromotion(options.audit, next.kid))
     else await insertFirstKey(store, options, now)
   } else {
     const due = nexts.find((key) => key.createdAt.getTime() + options.promotionDelaySeconds * 1000 <= nowMs)
-    if (due) await store.promoteKey(due.kid, now)
+    if (due) await store.promoteKey(due.kid, now, recordPromotion(options.audit, due.kid))
     else if (nexts.length === 0 && options.rotationIntervalSeconds > 0) {
       const since = (current.activatedAt ?? current.createdAt).getTime()
       if (since + options.rotationIntervalSeconds * 1000 <= nowMs) {
-        await store.insertKey(await createKeyRecord(options.algorithm, 'next', options.encryption, now))
+        const record = await createKeyRecord(options.algorithm, 'next', options.encryption, now)
+        await store.insertKey(record, recordCreation(options.audit, record))
       }
     }
   }
@@ -147,13 +150,14 @@ export async function maintainKeys(store: Store, options: KeyRingOptions, now: D
   const keepRetiredMs = (options.tokenTtlSeconds + options.clockSkewSeconds) * 1000
   records = await store.listKeys()
   if (records.some((key) => key.state === 'retired' && key.retiredAt && key.retiredAt.getTime() + keepRetiredMs < nowMs)) {
-    await store.removeRetiredKeys(new Date(nowMs - keepRetiredMs))
+    await store.removeRetiredKeys(new Date(nowMs - keepRetiredMs), recordRemoval(options.audit))
   }
 }
 
 async function insertFirstKey(store: Store, options: KeyRingOptions, now: Date): Promise<void> {
   try {
-    await store.insertKey(await createKeyRecord(options.algorithm, 'current', options.encryption, now))
+    const record = await createKeyRecord(options.algorithm, 'current', options.encryption, now)
+    await store.insertKey(record, recordCreation(options.audit, record))
   } catch (error) {
     // Another instance created the first key at the same moment; the unique index let one win.
     if (!(await store.listKeys()).some((key) => key.state === 'current')) throw error
@@ -166,12 +170,45 @@ async function insertFirstKey(store: Store, options: KeyRingOptions, now: Date):
  */
 export async function rotateKey(
   store: Store,
-  options: Pick<KeyRingOptions, 'algorithm' | 'encryption'>,
+  options: Pick<KeyRingOptions, 'algorithm' | 'encryption' | 'audit'>,
   immediately: boolean,
   now: Date = new Date(),
 ): Promise<{ kid: string; promoted: boolean }> {
   const record = await createKeyRecord(options.algorithm, 'next', options.encryption, now)
-  await store.insertKey(record)
-  const promoted = immediately ? await store.promoteKey(record.kid, now) : false
+  await store.insertKey(record, recordCreation(options.audit, record))
+  const promoted = immediately ? await store.promoteKey(record.kid, now, recordPromotion(options.audit, record.kid)) : false
   return { kid: record.kid, promoted }
+}
+
+// --- audit events of the key life cycle (issue 11 §1): the state a change moved, never material --
+
+function keyEvent(audit: AuditWriter, action: AuditAction, kid: string, changes: AuditChanges) {
+  return { event: { ...audit.context, action, target: kid, changes }, seal: audit.seal }
+}
+
+function recordCreation(audit: AuditWriter, key: SigningKeyRecord): KeyChangeRecorder {
+  return async (tx) => {
+    const { event, seal } = keyEvent(audit, 'key.create', key.kid, { state: [null, key.state], alg: [null, key.alg] })
+    await tx.appendAuditEvent(event, seal)
+  }
+}
+
+function recordPromotion(audit: AuditWriter, kid: string): KeyChangeRecorder<{ retired: string[] }> {
+  return async (tx, { retired }) => {
+    for (const old of retired) {
+      const { event, seal } = keyEvent(audit, 'key.retire', old, { state: ['current', 'retired'] })
+      await tx.appendAuditEvent(event, seal)
+    }
+    const { event, seal } = keyEvent(audit, 'key.promote', kid, { state: ['next', 'current'] })
+    await tx.appendAuditEvent(event, seal)
+  }
+}
+
+function recordRemoval(audit: AuditWriter): KeyChangeRecorder<{ removed: string[] }> {
+  return async (tx, { removed }) => {
+    for (const kid of removed) {
+      const { event, seal } = keyEvent(audit, 'key.remove', kid, { state: ['retired', null] })
+      await tx.appendAuditEvent(event, seal)
+    }
+  }
 }

@@ -34,10 +34,28 @@ export function lockoutKey(accountId: string, lockoutGeneration: number): string
   return lockoutGeneration === 0 ? accountId : `${accountId}#${lockoutGeneration}`
 }
 
+/** The account a lockout key counts for (lockoutKey's inverse: account ids never hold '#'). */
+export function accountIdOfLockoutKey(key: string): string {
+  const mark = key.indexOf('#')
+  return mark < 0 ? key : key.slice(0, mark)
+}
+
+/**
+ * Told once per episode (issue 11 §1: an audit event and a metric, never one per request), by
+ * the one caller whose failure trips the lock or the block. With counters shared between
+ * instances, that caller is one caller of all instances as long as the trip is one atomic step
+ * of the counter store, so the episode is still told once.
+ */
+export interface EpisodeListener {
+  lockout(episode: { accountId: string; level: number; seconds: number }): Promise<void>
+  ipBlock(episode: { address: string; seconds: number }): Promise<void>
+}
+
 export class Limits {
   constructor(
     readonly counters: CounterStore,
     readonly settings: LimitSettings,
+    readonly episodes?: EpisodeListener,
   ) {}
 
   // --- per client IP ------------------------------------------------------------------------
@@ -70,6 +88,7 @@ export class Limits {
     if (failures >= ipFailureLimit) {
       await this.counters.set(`ipblock:${ip}`, now + ipBlockSeconds * 1000, ipBlockSeconds * 1000, now)
       await this.counters.delete(key)
+      await this.episodes?.ipBlock({ address: ip, seconds: ipBlockSeconds })
     }
   }
 
@@ -116,6 +135,7 @@ export class Limits {
     const seconds = Math.min(lockoutMaxSeconds, lockoutBaseSeconds * 2 ** Math.min(level - 1, 30))
     await this.counters.set(`lock:${key}`, now + seconds * 1000, seconds * 1000, now)
     await this.counters.delete(`fail:${key}`)
+    await this.episodes?.lockout({ accountId: accountIdOfLockoutKey(key), level, seconds })
   }
 
   /** A right password resets the count (checks still in flight then count no more). */

@@ -1,10 +1,11 @@
 /**
  * The one implementation of Store, shared by both dialects: the operations of accounts.ts,
- * signing-keys.ts and revocations.ts over a Kysely<Database>, plus the lifecycle.
+ * signing-keys.ts, revocations.ts and audit.ts over a Kysely<Database>, plus the lifecycle.
  * What differs between SQLite and PostgreSQL comes in through the DialectBinding.
  */
 import { Migrator } from 'kysely'
 import { accountOperations } from './accounts.js'
+import { auditOperations } from './audit.js'
 import type { DialectBinding } from './binding.js'
 import { revocationOperations } from './revocations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js'
@@ -44,11 +45,18 @@ export function createKyselyStore(binding: DialectBinding): Store {
     },
 
     transaction(work) {
-      return db.transaction().execute((trx) => work({ ...accountOperations(binding, trx), revokeJti: revocationOperations(binding, trx).revokeJti }))
+      return db.transaction().execute((trx) =>
+        work({
+          ...accountOperations(binding, trx),
+          revokeJti: revocationOperations(binding, trx).revokeJti,
+          appendAuditEvent: auditOperations(binding, trx).appendAuditEvent,
+        }),
+      )
     },
 
     ...accountOperations(binding),
     ...signingKeyOperations(binding),
     ...revocationOperations(binding),
+    ...auditOperations(binding),
   }
 }

@@ -102,11 +102,52 @@ const dropSettingsAddLockoutGeneration: Migration = {
   },
 }
 
+/**
+ * The audit trail (issue 11 §1). `audit_events.seq` is a plain integer key: the writer takes it
+ * from `audit_chain`'s head row, which it holds until commit, so seqs have no gap (a sequence
+ * would leave one after every rollback). The chain row starts at the genesis.
+ */
+function auditTrail({ epoch }: ColumnTypes): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('seq', epoch, (col) => col.primaryKey())
+        .addColumn('time', epoch, (col) => col.notNull())
+        .addColumn('actor_type', 'text', (col) => col.notNull())
+        .addColumn('actor_id', 'text', (col) => col.notNull())
+        .addColumn('source', 'text', (col) => col.notNull())
+        .addColumn('action', 'text', (col) => col.notNull())
+        .addColumn('target', 'text', (col) => col.notNull())
+        .addColumn('changes', 'text', (col) => col.notNull())
+        .addColumn('prev_hash', 'text', (col) => col.notNull())
+        .addColumn('hash', 'text', (col) => col.notNull())
+        .execute()
+      await db.schema.createIndex('audit_events_time').on('audit_events').column('time').execute()
+      await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target', 'seq']).execute()
+      await db.schema
+        .createTable('audit_chain')
+        .addColumn('id', 'integer', (col) => col.primaryKey().check(sql`id = 1`))
+        .addColumn('head_seq', epoch, (col) => col.notNull())
+        .addColumn('head_hash', 'text', (col) => col.notNull())
+        .addColumn('checkpoint_seq', epoch, (col) => col.notNull())
+        .addColumn('checkpoint_hash', 'text', (col) => col.notNull())
+        .execute()
+      await (db as Kysely<{ audit_chain: { id: number; head_seq: number; head_hash: string; checkpoint_seq: number; checkpoint_hash: string } }>)
+        .insertInto('audit_chain')
+        // audit-chain.ts GENESIS_HASH, written out: a released migration must not move with the code.
+        .values({ id: 1, head_seq: 0, head_hash: '0'.repeat(64), checkpoint_seq: 0, checkpoint_hash: '0'.repeat(64) })
+        .execute()
+    },
+  }
+}
+
 /** The migrations of one dialect, keyed by name (Kysely applies them in name order). */
 export function schemaMigrations(types: ColumnTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial_schema': initialSchema(types),
     '0002_drop_settings_add_lockout_generation': dropSettingsAddLockoutGeneration,
+    '0003_audit_trail': auditTrail(types),
   }
   return { getMigrations: async () => migrations }
 }

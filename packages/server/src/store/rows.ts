@@ -1,7 +1,7 @@
 /** Rows to records: the one place that knows how each column is encoded. */
 import type { Selectable } from 'kysely'
-import type { AccountRow, RevocationEventsTable, SigningKeysTable } from './schema.js'
-import type { Account, AccountRole, RevocationEvent, SigningKeyRecord } from './store.js'
+import type { AccountRow, AuditEventsTable, RevocationEventsTable, SigningKeysTable } from './schema.js'
+import type { Account, AccountRole, AuditChanges, AuditEvent, RevocationEvent, SigningKeyRecord } from './store.js'
 
 export function toAccount(row: AccountRow): Account {
   return {
@@ -39,5 +39,19 @@ export function toRevocationEvent(row: Selectable<RevocationEventsTable>): Revoc
     at: Number(row.at),
     expiresAt: Number(row.expires_at),
     createdAt: new Date(Number(row.created_at)),
+  }
+}
+
+export function toAuditEvent(row: AuditEventsTable): AuditEvent {
+  return {
+    seq: Number(row.seq),
+    time: new Date(Number(row.time)).toISOString(),
+    actor: { type: row.actor_type, id: row.actor_id },
+    source: row.source,
+    action: row.action,
+    target: row.target,
+    changes: JSON.parse(row.changes) as AuditChanges,
+    prev_hash: row.prev_hash,
+    hash: row.hash,
   }
 }

@@ -7,7 +7,7 @@
  * PostgreSQL's int8 is parsed to a JS number by the pool (see postgres/dialect.ts).
  */
 import type { Generated } from 'kysely'
-import type { AccountStatus, KeyAlgorithm, KeyState, RevocationKind } from './store.js'
+import type { AccountStatus, AuditAction, AuditActor, KeyAlgorithm, KeyState, RevocationKind } from './store.js'
 
 export interface AccountsTable {
   id: string
@@ -52,11 +52,38 @@ export interface RevocationEventsTable {
   created_at: number
 }
 
+/** One audit event; `seq` is given by the writer from `audit_chain`, not by a sequence. */
+export interface AuditEventsTable {
+  seq: number
+  /** Epoch milliseconds. */
+  time: number
+  actor_type: AuditActor['type']
+  actor_id: string
+  source: string
+  action: AuditAction
+  target: string
+  /** JSON text: `{field: [before, after]}`. */
+  changes: string
+  prev_hash: string
+  hash: string
+}
+
+/** One row (id 1): the chain's head, which every append holds, and the pruning checkpoint. */
+export interface AuditChainTable {
+  id: number
+  head_seq: number
+  head_hash: string
+  checkpoint_seq: number
+  checkpoint_hash: string
+}
+
 export interface Database {
   accounts: AccountsTable
   signing_keys: SigningKeysTable
   revoked_tokens: RevokedTokensTable
   revocation_events: RevocationEventsTable
+  audit_events: AuditEventsTable
+  audit_chain: AuditChainTable
 }
 
 export type AccountRow = AccountsTable

@@ -2,9 +2,12 @@
  * Signing keys and their lifecycle next -> current -> retired. The partial unique index
  * `signing_keys_one_current` guarantees at most one current key whatever the instances do.
  */
+import type { Transaction } from 'kysely'
+import { auditOperations } from './audit.js'
 import type { DialectBinding } from './binding.js'
 import { toSigningKey } from './rows.js'
-import type { SigningKeyRecord, Store } from './store.js'
+import type { Database } from './schema.js'
+import type { KeyChangeRecorder, SigningKeyRecord, Store } from './store.js'
 
 export type SigningKeyOperations = Pick<Store, 'listKeys' | 'insertKey' | 'promoteKey' | 'removeRetiredKeys'>
 
@@ -13,38 +16,44 @@ class NothingToPromote extends Error {}
 
 export function signingKeyOperations(binding: DialectBinding): SigningKeyOperations {
   const { db } = binding
+  /** What a recorder may do inside the key change's transaction. */
+  const recorderTx = (trx: Transaction<Database>) => ({ appendAuditEvent: auditOperations(binding, trx).appendAuditEvent })
   return {
     async listKeys() {
       const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute()
       return rows.map(toSigningKey)
     },
 
-    async insertKey(key: SigningKeyRecord) {
-      await db
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          alg: key.alg,
-          state: key.state,
-          private_material: key.privateMaterial,
-          public_jwk: key.publicJwk,
-          created_at: key.createdAt.getTime(),
-          activated_at: key.activatedAt?.getTime() ?? null,
-          retired_at: key.retiredAt?.getTime() ?? null,
-        })
-        .execute()
+    async insertKey(key: SigningKeyRecord, record?: KeyChangeRecorder) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('signing_keys')
+          .values({
+            kid: key.kid,
+            alg: key.alg,
+            state: key.state,
+            private_material: key.privateMaterial,
+            public_jwk: key.publicJwk,
+            created_at: key.createdAt.getTime(),
+            activated_at: key.activatedAt?.getTime() ?? null,
+            retired_at: key.retiredAt?.getTime() ?? null,
+          })
+          .execute()
+        await record?.(recorderTx(trx))
+      })
     },
 
-    async promoteKey(kid, now) {
+    async promoteKey(kid, now, record) {
       const at = now.getTime()
       try {
         await db.transaction().execute(async (trx) => {
           // Retire first: the partial unique index forbids two current keys even mid-transaction.
-          await trx
+          const retired = await trx
             .updateTable('signing_keys')
             .set({ state: 'retired', retired_at: at })
             .where('state', '=', 'current')
             .where('kid', '<>', kid)
+            .returning('kid')
             .execute()
           const promoted = await trx
             .updateTable('signing_keys')
@@ -53,6 +62,7 @@ export function signingKeyOperations(binding: DialectBinding): SigningKeyOperati
             .where('state', '=', 'next')
             .executeTakeFirst()
           if (promoted.numUpdatedRows === 0n) throw new NothingToPromote()
+          await record?.(recorderTx(trx), { retired: retired.map((row) => row.kid) })
         })
         return true
       } catch (error) {
@@ -64,13 +74,17 @@ export function signingKeyOperations(binding: DialectBinding): SigningKeyOperati
       }
     },
 
-    async removeRetiredKeys(retiredBefore) {
-      const result = await db
-        .deleteFrom('signing_keys')
-        .where('state', '=', 'retired')
-        .where('retired_at', '<', retiredBefore.getTime())
-        .executeTakeFirst()
-      return Number(result.numDeletedRows)
+    async removeRetiredKeys(retiredBefore, record) {
+      return db.transaction().execute(async (trx) => {
+        const removed = await trx
+          .deleteFrom('signing_keys')
+          .where('state', '=', 'retired')
+          .where('retired_at', '<', retiredBefore.getTime())
+          .returning('kid')
+          .execute()
+        if (removed.length > 0) await record?.(recorderTx(trx), { removed: removed.map((row) => row.kid) })
+        return removed.length
+      })
     },
   }
 }

@@ -90,6 +90,144 @@ export interface RevocationEvent {
   createdAt: Date
 }
 
+// --- the audit trail (issue 11 §1) -------------------------------------------------------------
+
+export type AuditAction =
+  | 'account.create'
+  | 'account.set_password'
+  | 'account.suspend'
+  | 'account.resume'
+  | 'account.allow_ip'
+  | 'account.deny_ip'
+  | 'account.grant_role'
+  | 'account.revoke_role'
+  | 'account.revoke_tokens'
+  | 'account.unlock'
+  | 'account.delete'
+  | 'key.create'
+  | 'key.promote'
+  | 'key.retire'
+  | 'key.remove'
+  | 'token.revoke'
+  | 'security.lockout'
+  | 'security.ip_block'
+
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  'account.create',
+  'account.set_password',
+  'account.suspend',
+  'account.resume',
+  'account.allow_ip',
+  'account.deny_ip',
+  'account.grant_role',
+  'account.revoke_role',
+  'account.revoke_tokens',
+  'account.unlock',
+  'account.delete',
+  'key.create',
+  'key.promote',
+  'key.retire',
+  'key.remove',
+  'token.revoke',
+  'security.lockout',
+  'security.ip_block',
+]
+
+/**
+ * Who made a change: the OS user for the CLI, the admin account for the admin API, `rotation`
+ * or `limits` for the server itself, and the token's own account when its holder revokes it
+ * (POST /v1/token/revoke has no operator behind it).
+ */
+export interface AuditActor {
+  type: 'cli' | 'admin' | 'system' | 'account'
+  id: string
+}
+
+/** Who asks and from where: the host name for the CLI and the server, the client IP for an API. */
+export interface AuditContext {
+  actor: AuditActor
+  source: string
+}
+
+/** `{field: [before, after]}` for non-secret fields only. */
+export type AuditChanges = Record<string, [unknown, unknown]>
+
+/** What a change asks to record; the store gives it its place in the chain. */
+export interface NewAuditEvent extends AuditContext {
+  action: AuditAction
+  /** The account id, kid, jti or client address the event is about. */
+  target: string
+  changes: AuditChanges
+}
+
+/**
+ * One event of the trail, in its published form (the names are those of `audit list --json`
+ * and of the canonical JSON the hash covers, see audit-chain.ts).
+ */
+export interface AuditEvent extends NewAuditEvent {
+  /** Gap-free, from 1. */
+  seq: number
+  /** ISO 8601 UTC, milliseconds. */
+  time: string
+  prev_hash: string
+  hash: string
+}
+
+/** Seals one event: its hash over the canonical JSON (which includes `prev_hash`). */
+export interface AuditSeal {
+  readonly algorithm: 'hmac-sha256' | 'sha256'
+  hash(canonicalJson: string): string
+}
+
+/** What a writer needs to record its changes: who it is, and the seal of the trail. */
+export interface AuditWriter {
+  context: AuditContext
+  seal: AuditSeal
+}
+
+/**
+ * The head event does not verify under the writer's seal: the trail is sealed with another
+ * BIZAUTH_AUDIT_KEY (or none), or its head was altered. Nothing is appended, so one writer with
+ * a wrong key cannot break the chain for every later verification.
+ */
+export class AuditSealMismatchError extends Error {
+  override readonly name = 'AuditSealMismatchError'
+  constructor(readonly headSeq: number) {
+    super(`the audit trail's head (seq ${headSeq}) is not sealed with this BIZAUTH_AUDIT_KEY: set the key the trail is sealed with, or run "bizauth audit verify"`)
+  }
+}
+
+/** The filters of `bizauth audit list` and of the admin API's audit reading, with a cursor. */
+export interface AuditQuery {
+  /** Events about this account id (their target). */
+  account?: string
+  action?: AuditAction
+  /** Events at or after this instant. */
+  since?: Date
+  /** Events before this instant. */
+  until?: Date
+  /** Cursor: events with seq greater than this (the `next` of the previous page). */
+  after?: number
+  limit?: number
+}
+
+export interface AuditPage {
+  events: AuditEvent[]
+  /** The cursor of the next page, or undefined when this page is the last. */
+  next: number | undefined
+}
+
+/**
+ * Where the chain stands. The head is the last appended event (seq 0 and the genesis hash before
+ * the first); the checkpoint is the last pruned one, from which verification starts.
+ */
+export interface AuditChainState {
+  headSeq: number
+  headHash: string
+  checkpointSeq: number
+  checkpointHash: string
+}
+
 export class AccountExistsError extends Error {
   override readonly name = 'AccountExistsError'
   constructor(readonly accountId: string) {
@@ -158,15 +296,15 @@ export interface Store {
 
   // --- signing keys ---------------------------------------------------------------------
   listKeys(): Promise<SigningKeyRecord[]>
-  insertKey(key: SigningKeyRecord): Promise<void>
+  insertKey(key: SigningKeyRecord, record?: KeyChangeRecorder): Promise<void>
   /**
    * Atomically makes `kid` current and retires whichever key was current, in one transaction,
    * so exactly one key is current at any moment even with several instances. Returns false
    * if `kid` is not in state 'next' (another instance promoted it first).
    */
-  promoteKey(kid: string, now: Date): Promise<boolean>
+  promoteKey(kid: string, now: Date, record?: KeyChangeRecorder<{ retired: string[] }>): Promise<boolean>
   /** Deletes retired keys whose retiredAt is before `retiredBefore`. Returns how many. */
-  removeRetiredKeys(retiredBefore: Date): Promise<number>
+  removeRetiredKeys(retiredBefore: Date, record?: KeyChangeRecorder<{ removed: string[] }>): Promise<number>
 
   // --- token revocation -----------------------------------------------------------------
   /** Records a revoked jti (idempotent) and its feed event. */
@@ -176,6 +314,22 @@ export interface Store {
   revocationsSince(after: number, limit: number): Promise<RevocationEvent[]>
   /** Forgets revoked jtis and feed events whose expiresAt is before `now` (epoch seconds). */
   pruneRevocations(now: number): Promise<number>
+
+  // --- audit trail ----------------------------------------------------------------------
+  /**
+   * Appends one event at the head of the chain, sealed with `seal`. Appends are serialised (the
+   * chain's head row is held until commit), so concurrent writers never fork the chain or leave a
+   * gap in seq. Inside `Store.transaction` it commits, or not, with the change it records.
+   */
+  appendAuditEvent(event: NewAuditEvent, seal: AuditSeal, now?: Date): Promise<AuditEvent>
+  /** Events in seq order, filtered, one page at a time. */
+  listAuditEvents(query?: AuditQuery): Promise<AuditPage>
+  auditChainState(): Promise<AuditChainState>
+  /**
+   * Deletes the events older than `before` and moves the checkpoint to the last one deleted, in
+   * one transaction. Returns how many.
+   */
+  pruneAuditEvents(before: Date): Promise<number>
 }
 
 /** The account operations a change can also make inside `Store.transaction`. */
@@ -194,4 +348,10 @@ export type AccountChangeOperation =
   | 'clearLockout'
 
 /** What a change can do inside `Store.transaction`. */
-export type StoreTransaction = Pick<Store, AccountChangeOperation | 'revokeJti'>
+export type StoreTransaction = Pick<Store, AccountChangeOperation | 'revokeJti' | 'appendAuditEvent'>
+
+/**
+ * Runs inside the transaction of a signing-key change (the key operations own their
+ * transactions: a failed promotion rolls back its retirement), so its audit events commit with it.
+ */
+export type KeyChangeRecorder<Effect = void> = (tx: Pick<StoreTransaction, 'appendAuditEvent'>, effect: Effect) => Promise<void>

@@ -11,4 +11,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   account: () => import('./account/index.js').then((m) => m.default),
   keys: () => import('./keys/index.js').then((m) => m.default),
   token: () => import('./token/index.js').then((m) => m.default),
+  audit: () => import('./audit/index.js').then((m) => m.default),
 }

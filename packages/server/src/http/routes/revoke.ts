@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify'
 import { ContractError } from '../../errors.js'
 import { revokeTokenById } from '../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, type Services } from '../../services.js'
+import { formatIpAddress } from '../../net/cidr.js'
+import { resolveClientIp } from '../client-ip.js'
 import { JSON_CONTENT_TYPE } from '../render-error.js'
 
 const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>".'
@@ -26,13 +28,16 @@ function bearerTokenOf(authorization: string | undefined, maxTokenLength: number
 }
 
 export function registerRevokeRoute(app: FastifyInstance, services: Services): void {
-  const { store, tokenVerifier, revocations } = services
+  const { store, tokenVerifier, revocations, config } = services
 
   app.post('/v1/token/revoke', async (request, reply) => {
     const token = bearerTokenOf(request.headers.authorization, tokenVerifier.maxTokenLength)
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
-      await revokeTokenById(store, verdict.claims.jti, verdict.claims.exp, CLOCK_SKEW_SECONDS, revocations)
+      // The holder revokes its own token: the account is the actor, its address the source.
+      const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
+      const audit = services.auditWriter({ type: 'account', id: verdict.claims.sub }, clientIp ? formatIpAddress(clientIp) : 'unknown')
+      await revokeTokenById(store, verdict.claims.jti, verdict.claims.exp, CLOCK_SKEW_SECONDS, audit, revocations)
     } else if (verdict.revokedBy !== 'jti') {
       // Already revoked by jti is success (idempotent); anything else is not a token of ours.
       throw new ContractError('3002')

@@ -17,6 +17,7 @@ import { ACCOUNT_ROLES, type AccountRole } from '../../../store/store.js'
 import type { CommandContext, OptionSpec, PositionalSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
 import { withStore } from '../../store-options.js'
+import { auditedChange, cliAuditWriter } from '../audit/shared.js'
 
 export const ACCOUNT_ID_ARGUMENT: PositionalSpec = {
   name: 'ID',
@@ -68,7 +69,8 @@ export function roleArgument(text: string): AccountRole {
 export function withAdministration<T>(context: CommandContext, work: (administration: AccountAdministration) => Promise<T>): Promise<T> {
   // Built on first use: reading an account must not fail over an argon2 setting it never needs.
   const hasher = { hash: (password: string) => passwordHasherFromEnv(context).hash(password) }
-  return withStore(context, (store) => work(new AccountAdministration({ store, hasher })))
+  const audit = cliAuditWriter(context)
+  return auditedChange(() => withStore(context, (store) => work(new AccountAdministration({ store, hasher, audit }))))
 }
 
 /** When an account-wide revocation took effect, for messages. */

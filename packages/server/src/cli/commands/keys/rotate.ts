@@ -2,6 +2,7 @@ import { SECRET_ENV } from '../../../config.js'
 import { rotateKey } from '../../../keys/key-ring.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { auditedChange, cliAuditWriter } from '../audit/shared.js'
 import { SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
 
 export default defineCommand({
@@ -34,13 +35,16 @@ export default defineCommand({
   async run(context) {
     const { algorithm } = keySettings(context, { 'signing-alg': stringOption(context, 'signing-alg') })
     const immediately = booleanOption(context, 'now')
-    const result = await withStore(context, async (store) => {
-      const encryption = await keyEncryptionFor(context, store)
-      const current = (await store.listKeys()).find((key) => key.state === 'current')
-      const alg = algorithm ?? current?.alg ?? 'EdDSA'
-      const rotated = await rotateKey(store, { algorithm: alg, encryption }, immediately)
-      return { ...rotated, alg, encrypted: encryption.enabled }
-    })
+    const audit = cliAuditWriter(context)
+    const result = await auditedChange(() =>
+      withStore(context, async (store) => {
+        const encryption = await keyEncryptionFor(context, store)
+        const current = (await store.listKeys()).find((key) => key.state === 'current')
+        const alg = algorithm ?? current?.alg ?? 'EdDSA'
+        const rotated = await rotateKey(store, { algorithm: alg, encryption, audit }, immediately)
+        return { ...rotated, alg, encrypted: encryption.enabled }
+      }),
+    )
     printLine(context, `kid:       ${result.kid}`)
     printLine(context, `alg:       ${result.alg}`)
     printLine(context, `state:     ${result.promoted ? 'current' : 'next'}`)

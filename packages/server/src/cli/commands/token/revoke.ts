@@ -9,6 +9,7 @@ import type { CliIo } from '../../io.js'
 import { defineCommand, printLine } from '../../command.js'
 import { CliError } from '../../errors.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { auditedChange, cliAuditWriter } from '../audit/shared.js'
 import { revokeTokenById } from '../../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../../../tokens/lifetime.js'
 
@@ -68,7 +69,8 @@ export default defineCommand({
     const given = context.args['JTI-OR-TOKEN'] ?? ''
     const text = given === '-' ? await readTokenFromStdin(context.io.stdin) : given
     const target = revocationTarget(text)
-    await withStore(context, (store) => revokeTokenById(store, target.jti, target.exp, CLOCK_SKEW_SECONDS))
+    const audit = cliAuditWriter(context)
+    await auditedChange(() => withStore(context, (store) => revokeTokenById(store, target.jti, target.exp, CLOCK_SKEW_SECONDS, audit)))
     printLine(context, `revoked token ${target.jti} (kept until ${new Date((target.exp + CLOCK_SKEW_SECONDS) * 1000).toISOString()})`)
   },
 })

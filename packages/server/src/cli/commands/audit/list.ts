@@ -1,0 +1,48 @@
+import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { CliError } from '../../errors.js'
+import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { AUDIT_FILTER_OPTIONS, auditEventLine, auditQueryOf, kstText } from './shared.js'
+
+const DEFAULT_LIMIT = 100
+const MAX_LIMIT = 1000
+
+function limitOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LIMIT
+  const limit = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) throw new CliError(`--limit takes a whole number from 1 to ${MAX_LIMIT}`)
+  return limit
+}
+
+export default defineCommand({
+  name: 'list',
+  summary: 'List audit events, oldest first: a table in KST, or JSON lines with --json.',
+  options: {
+    ...AUDIT_FILTER_OPTIONS,
+    limit: { type: 'string', valueName: 'N', description: `At most N events (1-${MAX_LIMIT}).`, defaultText: String(DEFAULT_LIMIT) },
+    json: { type: 'boolean', description: 'One JSON object per line, with seq, time (UTC), actor, source, action, target, changes, prev_hash, hash.' },
+    ...STORE_OPTIONS,
+  },
+  examples: ['bizauth audit list --account acme', 'bizauth audit list --action account.set_password --since 2026-01-01 --json'],
+  async run(context) {
+    const query = { ...auditQueryOf(context), limit: limitOf(stringOption(context, 'limit')) }
+    const { events } = await withStore(context, (store) => store.listAuditEvents(query))
+    if (booleanOption(context, 'json')) {
+      for (const event of events) printLine(context, auditEventLine(event))
+      return
+    }
+    if (events.length === 0) {
+      printLine(context, 'no audit events match')
+      return
+    }
+    const rows = events.map((e) => [String(e.seq), kstText(e.time), `${e.actor.type}:${e.actor.id}`, e.source, e.action, e.target, describeChanges(e.changes)])
+    const table = [['SEQ', 'TIME', 'ACTOR', 'SOURCE', 'ACTION', 'TARGET', 'CHANGES'], ...rows]
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
+    for (const row of table) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+  },
+})
+
+function describeChanges(changes: Record<string, [unknown, unknown]>): string {
+  return Object.entries(changes)
+    .map(([field, [before, after]]) => `${field}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`)
+    .join('; ') || '-'
+}
