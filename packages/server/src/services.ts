@@ -16,7 +16,7 @@ import { createKeyEncryption } from './keys/key-encryption.js'
 import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
 import { Limits } from './limits/limits.js'
-import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
+import { createMetrics, measuredStore, observeQueueAndCache, observeSigningKeyAge, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import { createAuditSeal } from './store/audit-chain.js'
@@ -61,16 +61,21 @@ export interface ServiceOptions {
   auditKey?: string
 }
 
-export async function createServices(config: ServerConfig, store: Store, options: ServiceOptions = {}): Promise<Services> {
+export async function createServices(config: ServerConfig, unmeasuredStore: Store, options: ServiceOptions = {}): Promise<Services> {
   const logError = (message: string) => (error: unknown) =>
     options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
 
+  const startedAt = Date.now()
   const auditSeal = createAuditSeal(options.auditKey)
   const host = hostname()
   const auditWriter = (actor: AuditActor, source = host): AuditWriter => ({ context: { actor, source }, seal: auditSeal })
 
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false })
-  const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax, () => metrics.hashChecks.inc())
+  const store = measuredStore(unmeasuredStore, metrics)
+  const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax, (waitedSeconds) => {
+    metrics.hashChecks.inc()
+    metrics.hashQueueWait.observe(waitedSeconds)
+  })
   const argon2Pool = new Argon2Pool(config.hashConcurrency)
   const hasher = new PasswordHasher(config.argon2, hashQueue, argon2Pool)
   const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
@@ -81,8 +86,14 @@ export async function createServices(config: ServerConfig, store: Store, options
     await store.appendAuditEvent({ ...limitsAudit.context, action, target, changes }, auditSeal).catch(logError('audit event not recorded'))
   }
   const limits = new Limits(counters, config, {
-    lockout: ({ accountId, level, seconds }) => recordEpisode('security.lockout', accountId, { level: [level - 1, level], locked_seconds: [0, seconds] }),
-    ipBlock: ({ address, seconds }) => recordEpisode('security.ip_block', address, { blocked_seconds: [0, seconds] }),
+    lockout: ({ accountId, level, seconds }) => {
+      metrics.lockouts.inc()
+      return recordEpisode('security.lockout', accountId, { level: [level - 1, level], locked_seconds: [0, seconds] })
+    },
+    ipBlock: ({ address, seconds }) => {
+      metrics.ipBlocks.inc()
+      return recordEpisode('security.ip_block', address, { blocked_seconds: [0, seconds] })
+    },
   })
   // Hashed outside the queue: start-up must not be refused by its own limit.
   const dummyHash = await new PasswordHasher(config.argon2).hash(generatePassword())
@@ -113,6 +124,10 @@ export async function createServices(config: ServerConfig, store: Store, options
     pollIntervalMs: REVOCATION_POLL_MS,
     pruneIntervalMs: REVOCATION_PRUNE_MS,
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    // Counted from this start on: the feed's history, read at start, is not a rate.
+    onApplied: (event) => {
+      if (event.createdAt.getTime() >= startedAt) metrics.revocations.inc({ kind: event.kind })
+    },
     onError: logError('revocation feed poll failed'),
   })
   try {
@@ -123,6 +138,7 @@ export async function createServices(config: ServerConfig, store: Store, options
   }
   const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
   observeQueueAndCache(metrics, hashQueue, credentialCache)
+  observeSigningKeyAge(metrics, keys)
 
   return {
     config,

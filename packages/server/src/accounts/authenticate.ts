@@ -55,6 +55,8 @@ export interface Authentication {
    * long the request then waited for the hash queue (issue 13 §1).
    */
   issuedAt: number
+  /** Whether the credential cache answered (no argon2id check): for the access log and metrics. */
+  cached: boolean
 }
 
 export interface AuthenticatorDeps {
@@ -152,7 +154,7 @@ export class Authenticator {
       }
     }
     if (account.status === 'suspended') throw AccountSuspendedError()
-    return { account, issuedAt }
+    return { account, issuedAt, cached: hashed === 'cached' }
   }
 
   /**

@@ -22,8 +22,8 @@ export class HashQueue {
   constructor(
     readonly concurrency: number,
     readonly maxWaiting: number,
-    /** Told of every job that starts (the metrics counter). */
-    readonly onStarted?: () => void,
+    /** Told of every job that starts, with the seconds it waited in the queue (the metrics). */
+    readonly onStarted?: (waitedSeconds: number) => void,
   ) {}
 
   get running(): number {
@@ -35,6 +35,7 @@ export class HashQueue {
   }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
+    const queuedAt = performance.now()
     if (this.#running >= this.concurrency) {
       if (this.#waiting.length >= this.maxWaiting) throw new HashQueueFullError(1)
       await new Promise<void>((resolve) => this.#waiting.push(resolve))
@@ -42,7 +43,7 @@ export class HashQueue {
       this.#running++
     }
     this.started++
-    this.onStarted?.()
+    this.onStarted?.((performance.now() - queuedAt) / 1000)
     try {
       return await job()
     } finally {

@@ -18,6 +18,8 @@ export interface RevocationFollowerOptions {
   /** Events read per store query; a pass reads pages until it has caught up. */
   pageSize?: number
   now?: () => number
+  /** Told of each event applied (the revocation metric). */
+  onApplied?: (event: RevocationEvent) => void
   onError?: (error: unknown) => void
 }
 
@@ -73,6 +75,7 @@ export class RevocationFollower {
       const events = await this.#store.revocationsSince(this.#cursor, pageSize)
       for (const event of events) {
         applyEvent(this.#state, event)
+        this.#options.onApplied?.(event)
         this.#cursor = Math.max(this.#cursor, event.seq)
       }
       if (events.length < pageSize) break

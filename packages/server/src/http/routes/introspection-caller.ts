@@ -9,6 +9,7 @@ import type { Authenticator } from '../../accounts/authenticate.js'
 import { ContractError } from '../../errors.js'
 import type { Cidr } from '../../net/cidr.js'
 import type { Account } from '../../store/store.js'
+import { accessRecordOf } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 
@@ -22,7 +23,9 @@ export async function authenticateIntrospectionCaller(
   const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxy)
   let account: Account
   try {
-    ;({ account } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp))
+    let cached: boolean
+    ;({ account, cached } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp))
+    accessRecordOf(request).outcome = cached ? 'cache_hit' : 'hash_check'
   } catch (error) {
     if (error instanceof ContractError && error.code !== '3008') throw new ContractError('3005', CALLER_REJECTED)
     throw error

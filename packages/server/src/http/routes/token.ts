@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ContractError, TooManyConnectionsError } from '../../errors.js'
 import { issueAccessToken } from '../../tokens/issue-token.js'
 import type { Services } from '../../services.js'
+import { accessRecordOf } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 import { JSON_CONTENT_TYPE } from '../render-error.js'
@@ -22,11 +23,14 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
 
   async function issueForRequest(request: FastifyRequest, reply: FastifyReply): Promise<string> {
     const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
-    const { account, issuedAt } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
+    const { account, issuedAt, cached } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
+    const access = accessRecordOf(request)
+    access.outcome = cached ? 'cache_hit' : 'hash_check'
     const wait = await limits.takeIssuance(account.id, Date.now())
     if (wait > 0) throw TooManyConnectionsError(wait)
     const issued = await issueAccessToken(keys, issueOptions, account.id, issuedAt)
     metrics.tokensIssued.inc()
+    access.jti = issued.jti
     // RFC 6749 §5.1: token responses are never cached.
     reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').header('pragma', 'no-cache')
     return JSON.stringify(issued.response)
