@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { ServerConfig } from './config.js'
-import { ContractError, NotFoundError } from './errors.js'
+import { NotFoundError, UnreadableRequestError } from './errors.js'
 import { handleClientError } from './http/client-error.js'
 import { errorHandler, sendContractError } from './http/render-error.js'
 import { registerHealthRoutes } from './http/routes/health.js'
@@ -76,7 +76,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
   app.addHook('onRequest', async (request, reply) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      return sendContractError(reply, new ContractError('3001', 'The request could not be read: HTTP/1.1 requires a Host header.'))
+      return sendContractError(reply, UnreadableRequestError('The request could not be read: HTTP/1.1 requires a Host header.'))
     }
   })
 

@@ -307,15 +307,15 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
   it('refills the bucket at rate/60 per second and never above its capacity', async () => {
     const limits = new Limits(new MemoryCounterStore(), settings)
     const t0 = 1_000_000
-    for (let i = 0; i < 60; i++) assert.equal(await limits.takeIssuance('a', t0), 0)
-    assert.equal(await limits.takeIssuance('a', t0), 1)
-    assert.equal(await limits.takeIssuance('a', t0 + 999), 1)
-    assert.equal(await limits.takeIssuance('a', t0 + 1000), 0)
-    assert.equal(await limits.takeIssuance('a', t0 + 1000), 1)
+    for (let i = 0; i < 60; i++) assert.equal(await limits.takeRequest('a', t0), 0)
+    assert.equal(await limits.takeRequest('a', t0), 1)
+    assert.equal(await limits.takeRequest('a', t0 + 999), 1)
+    assert.equal(await limits.takeRequest('a', t0 + 1000), 0)
+    assert.equal(await limits.takeRequest('a', t0 + 1000), 1)
     // A long idle period refills to capacity, not beyond.
     const later = t0 + 3_600_000
-    for (let i = 0; i < 60; i++) assert.equal(await limits.takeIssuance('a', later), 0)
-    assert.ok((await limits.takeIssuance('a', later)) > 0)
+    for (let i = 0; i < 60; i++) assert.equal(await limits.takeRequest('a', later), 0)
+    assert.ok((await limits.takeRequest('a', later)) > 0)
   })
 
   it('caps the lock at the maximum however often it repeats', async () => {

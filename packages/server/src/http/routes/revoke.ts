@@ -5,10 +5,10 @@
  */
 import { isVerifyError, readBearerToken } from '@bizauth/verify/core'
 import type { FastifyInstance } from 'fastify'
-import { ContractError } from '../../errors.js'
+import { ContractError, TooManyConnectionsError } from '../../errors.js'
 import { revokeTokenById } from '../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, type Services } from '../../services.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 
 const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>".'
 
@@ -26,18 +26,21 @@ function bearerTokenOf(authorization: string | undefined, maxTokenLength: number
 }
 
 export function registerRevokeRoute(app: FastifyInstance, services: Services): void {
-  const { store, tokenVerifier, revocations } = services
+  const { store, tokenVerifier, revocations, limits } = services
 
   app.post('/v1/token/revoke', async (request, reply) => {
     const token = bearerTokenOf(request.headers.authorization, tokenVerifier.maxTokenLength)
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
+      // A holder flooding revocations writes to the store each time: it spends the same
+      // per-account budget as its token requests (issue 13 §4).
+      const wait = await limits.takeRequest(verdict.claims.sub, Date.now())
+      if (wait > 0) throw TooManyConnectionsError(wait)
       await revokeTokenById(store, verdict.claims.jti, verdict.claims.exp, CLOCK_SKEW_SECONDS, revocations)
     } else if (verdict.revokedBy !== 'jti') {
       // Already revoked by jti is success (idempotent); anything else is not a token of ours.
       throw new ContractError('3002')
     }
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-    return '{"revoked":true}'
+    return sendJson(reply, '{"revoked":true}')
   })
 }
