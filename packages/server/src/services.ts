@@ -15,6 +15,7 @@ import { createKeyEncryption } from './keys/key-encryption.js'
 import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
 import { Limits } from './limits/limits.js'
+import { FailureLog } from './failure-log.js'
 import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
@@ -54,8 +55,10 @@ export interface ServiceOptions {
 }
 
 export async function createServices(config: ServerConfig, store: Store, options: ServiceOptions = {}): Promise<Services> {
-  const logError = (message: string) => (error: unknown) =>
-    options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
+  // Background work (the revocation poll each second, key refreshes) fails the same way for the
+  // whole of an outage: one line per kind per interval, not one per attempt.
+  const failures = options.logger && new FailureLog(options.logger)
+  const logError = (message: string) => (error: unknown) => failures?.report(error, message)
 
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false })
   const hashQueue = new HashQueue(config.hashConcurrency, config.hashQueueMax, () => metrics.hashChecks.inc())

@@ -10,6 +10,9 @@
  * - that an operator's password change or unlock clears a lockout;
  * - what a valid account id, allowed IP and role are (through account-id.ts and net/cidr.ts).
  *
+ * Cache eviction needs no call from here: every change bumps the account's version in the same
+ * statement, and every instance's credential cache compares it on each hit.
+ *
  * Nothing here knows HTTP or argv. Secrets (passwords, hashes) never enter a returned change.
  */
 import { InvalidAddressError, parseCidr } from '../net/cidr.js'
@@ -100,8 +103,6 @@ export interface AdministrationDeps {
   store: Store
   /** Hashes new passwords with the configured argon2id parameters. */
   hasher: Pick<PasswordHasher, 'hash'>
-  /** Called after a change commits, so an in-process cache (the server's) drops the account at once. */
-  onAccountChanged?: (accountId: string) => void
   now?: () => number
 }
 
@@ -196,7 +197,6 @@ export class AccountAdministration {
       const account = await tx.createAccount({ id, passwordHash, allowedIps, roles, status: input.status, tokensValidAfter })
       return describe('account.create', undefined, account, undefined)
     })
-    this.#changed(id)
     return { ...change, generatedPassword }
   }
 
@@ -275,7 +275,6 @@ export class AccountAdministration {
       await tx.deleteAccount(id)
       return describe('account.delete', before, undefined, revocationInForce(asked, revoked))
     })
-    this.#changed(id)
     return change
   }
 
@@ -297,12 +296,7 @@ export class AccountAdministration {
       const after = await apply(tx, revocation)
       return describe(action, before, after, options.revokes ? revocationInForce(revocation, after) : undefined)
     })
-    this.#changed(id)
     return change
-  }
-
-  #changed(id: string): void {
-    this.#deps.onAccountChanged?.(id)
   }
 }
 
