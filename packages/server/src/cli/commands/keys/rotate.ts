@@ -1,6 +1,7 @@
-import { SECRET_ENV } from '../../../config.js'
+import { SETTINGS } from '../../../config.js'
 import { rotateKey } from '../../../keys/key-ring.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { secretNotes, settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
 
@@ -15,24 +16,17 @@ export default defineCommand({
     'retired and stays published until its last token has expired.',
   options: {
     now: { type: 'boolean', description: 'Make the new key current at once (verifiers with a cached JWKS refetch on the unknown kid).' },
-    'signing-alg': {
-      type: 'string',
-      valueName: SIGNING_ALG_SPEC.choices!.join('|'),
+    [SIGNING_ALG_SPEC.flag]: {
+      ...settingOption(SIGNING_ALG_SPEC),
       description: 'Algorithm of the new key.',
-      env: SIGNING_ALG_SPEC.env,
       defaultText: "the current key's algorithm, else EdDSA",
     },
     ...STORE_OPTIONS,
   },
-  notes: [
-    'Environment only (secrets never go through argv):',
-    `  ${SECRET_ENV.keyEncryptionKey.env}`,
-    `      ${SECRET_ENV.keyEncryptionKey.description}`,
-    '      Required when the stored keys are encrypted; the new key is encrypted with it.',
-  ],
+  notes: secretNotes([SETTINGS.keyEncryptionKey], () => 'Required when the stored keys are encrypted; the new key is encrypted with it.'),
   examples: ['bizauth keys rotate', 'bizauth keys rotate --now', 'bizauth keys rotate --signing-alg ES256'],
   async run(context) {
-    const { algorithm } = keySettings(context, { 'signing-alg': stringOption(context, 'signing-alg') })
+    const { algorithm } = keySettings(context, { [SIGNING_ALG_SPEC.flag]: stringOption(context, SIGNING_ALG_SPEC.flag) })
     const immediately = booleanOption(context, 'now')
     const result = await withStore(context, async (store) => {
       const encryption = await keyEncryptionFor(context, store)
@@ -44,7 +38,7 @@ export default defineCommand({
     printLine(context, `kid:       ${result.kid}`)
     printLine(context, `alg:       ${result.alg}`)
     printLine(context, `state:     ${result.promoted ? 'current' : 'next'}`)
-    printLine(context, `encrypted: ${result.encrypted ? 'yes' : `no (set ${SECRET_ENV.keyEncryptionKey.env} to encrypt keys at rest)`}`)
+    printLine(context, `encrypted: ${result.encrypted ? 'yes' : `no (set ${SETTINGS.keyEncryptionKey.env} to encrypt keys at rest)`}`)
     printLine(
       context,
       result.promoted
