@@ -3,16 +3,16 @@ import { rotateKey } from '../../../keys/key-ring.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
 import { secretNotes, settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
+import { PROMOTION_DELAY_SPEC, SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
 
 export default defineCommand({
   name: 'rotate',
   summary: 'Add a new signing key: published at once, signing after the promotion delay (or --now).',
   description:
     'Adds a "next" key and returns at once. Running servers publish it in their JWKS on their next\n' +
-    'key refresh and make it current after --key-promotion-delay (default 600 s), so verifiers\n' +
+    `key refresh and make it current after --${PROMOTION_DELAY_SPEC.flag} (default ${PROMOTION_DELAY_SPEC.default} s), so verifiers\n` +
     'have fetched it before any token is signed with it. With --now it is current at once and\n' +
-    'running servers sign with it within --key-refresh seconds (default 5); the old key is\n' +
+    `running servers sign with it within --${SETTINGS.keyRefreshSeconds.flag} seconds (default ${SETTINGS.keyRefreshSeconds.default}); the old key is\n` +
     'retired and stays published until its last token has expired.',
   options: {
     now: { type: 'boolean', description: 'Make the new key current at once (verifiers with a cached JWKS refetch on the unknown kid).' },
