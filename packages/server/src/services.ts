@@ -20,7 +20,7 @@ import { createMetrics, observeQueueAndCache, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import type { Store } from './store/store.js'
-import { CLOCK_SKEW_SECONDS } from './tokens/lifetime.js'
+import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
 
 export { CLOCK_SKEW_SECONDS }
 /** Revocations made elsewhere (CLI, other instances) reach this instance within about this long. */
@@ -85,12 +85,11 @@ export async function createServices(config: ServerConfig, store: Store, options
     promotionDelaySeconds: config.keyPromotionDelaySeconds,
     rotationIntervalSeconds: config.keyRotationIntervalDays * 86400,
     refreshSeconds: config.keyRefreshSeconds,
-    tokenTtlSeconds: config.tokenTtlSeconds,
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
     onError: logError('signing key refresh failed'),
   })
   keys.start()
-  const revocations = new RevocationList(config.tokenTtlSeconds)
+  const revocations = new RevocationList(TOKEN_LIFETIME_SECONDS)
   const revocationFollower = new RevocationFollower(store, revocations, {
     pollIntervalMs: REVOCATION_POLL_MS,
     pruneIntervalMs: REVOCATION_PRUNE_MS,

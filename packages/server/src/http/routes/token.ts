@@ -9,7 +9,7 @@ import { sendJson } from '../render-error.js'
 
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   const { config, authenticator, limits, keys, metrics } = services
-  const issueOptions = { issuer: config.issuer, ttlSeconds: config.tokenTtlSeconds }
+  const issueOptions = { issuer: config.issuer }
 
   app.post('/v1/token', async (request, reply) => {
     try {
