@@ -7,7 +7,10 @@
  *   bucket  the same with the default per-account bucket (600/min): what one account really gets
  *   spread  requests spread over 1,000 accounts (default settings), after one first contact each
  *   cold    every request a new account, so every request pays one argon2id check; compared
- *           with the hash-bound limit (cores / time of one check) measured in the same run
+ *           with the hash-bound limit (cores / time of one check) measured in the same run;
+ *           --ip-failure-limit 0, because every check in flight holds a unit of its address's
+ *           failure budget (30) until it succeeds, and the load generator is one address with
+ *           50 connections that never wait out Retry-After
  *   flood   honest clients (one address, via --trust-proxy and X-Forwarded-For) alone, then
  *           again while a flood of wrong passwords and unknown accounts from random addresses runs
  *
@@ -149,7 +152,7 @@ export async function runTokenBench({ seconds, selected, log }) {
     // --- cold: every request a new account -------------------------------------------------------
     if (selected('cold')) {
       await scenario('cold', async () => {
-        const server = await startBizauth({ dataDir })
+        const server = await startBizauth({ dataDir, flags: ['--ip-failure-limit', '0'] })
         try {
           // Warm the server's code paths (not its cache: a different account) before measuring.
           await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers: { authorization: auth('bench-warm') } })

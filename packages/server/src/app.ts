@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { ServerConfig } from './config.js'
-import { ContractError, NotFoundError } from './errors.js'
+import { NotFoundError, UnreadableRequestError } from './errors.js'
 import { registerAccessLog, requestIdOf } from './http/access-log.js'
 import { handleClientError } from './http/client-error.js'
 import { errorHandler, sendContractError } from './http/render-error.js'
@@ -23,8 +23,6 @@ import type { Services } from './services.js'
 
 export interface AppOptions {
   logger?: Logger | false
-  /** One access line per request (issue 11 §2); default on. */
-  accessLog?: boolean
 }
 
 /** The Node server with every limit of issue 3 §5 applied, plain or TLS. */
@@ -76,13 +74,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.bodyLimitBytes }, (_request, _body, done) => done(null, undefined))
 
-  registerAccessLog(app, { enabled: options.accessLog ?? true, trustProxy: config.trustProxy, metrics: services.metrics })
+  registerAccessLog(app, { enabled: config.accessLog === 'on', trustProxy: config.trustProxy, metrics: services.metrics })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_request, reply) => sendContractError(reply, NotFoundError()))
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
   app.addHook('onRequest', async (request, reply) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      return sendContractError(reply, new ContractError('3001', 'The request could not be read: HTTP/1.1 requires a Host header.'))
+      return sendContractError(reply, UnreadableRequestError('The request could not be read: HTTP/1.1 requires a Host header.'))
     }
   })
 

@@ -1,14 +1,16 @@
 /**
- * Every setting of `bizauth serve`, in one documented table: flag, environment variable,
- * default and description. `--help` is generated from it, so a setting cannot exist
- * without being documented.
+ * Every setting of bizauth, in one table: its name, flag, environment variable, type, default,
+ * bounds, help text, and which commands take it. Everything else is derived from the table:
+ * DEFAULTS, the flags and `--help` of `serve` and of every command that opens the store, the
+ * reading of the environment, and the validation of `defineServerConfig` (the embedding API).
+ * So a setting cannot exist without being documented, and it is checked the same way whichever
+ * door it comes through.
  *
- * defaults -> flags/env -> validate -> freeze. Nothing below main.ts and the CLI reads
- * process.env; `buildApp` receives a frozen ServerConfig.
+ * defaults -> overrides -> environment -> flags (the last one given wins) -> validate -> freeze.
+ * Nothing below main.ts and the CLI reads process.env; `buildApp` receives a frozen ServerConfig.
  */
 import { availableParallelism } from 'node:os'
-import { parseCidrList, type Cidr } from './net/cidr.js'
-import { TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
+import { parseCidr, parseCidrList, type Cidr } from './net/cidr.js'
 
 export interface ServerConfig {
   host: string
@@ -23,7 +25,6 @@ export interface ServerConfig {
   logLevel: string
   /** argon2id parameters for new hashes; a stored hash with other parameters is upgraded. */
   argon2: { memoryCost: number; timeCost: number; parallelism: number }
-  tokenTtlSeconds: number
   signingAlgorithm: 'EdDSA' | 'ES256' | 'HS256'
   // --- HTTP edges ---
   bodyLimitBytes: number
@@ -50,6 +51,13 @@ export interface ServerConfig {
   keyPromotionDelaySeconds: number
   keyRefreshSeconds: number
   keyEncryptionKey: string | undefined
+  // --- audit and access records (issue 11) ---
+  /** One access line per request on stdout. */
+  accessLog: 'on' | 'off'
+  /** Audit events older than this are pruned, a checkpoint kept. */
+  auditRetentionDays: number
+  /** Seals the audit chain (HMAC-SHA-256); without it, plain SHA-256. */
+  auditKey: string | undefined
   // --- store failures (issue 13 §3, §4) ---
   /** PostgreSQL: longest wait for a pooled connection, or for a new one to connect. */
   databaseConnectTimeoutMs: number
@@ -65,230 +73,359 @@ export interface ServerConfig {
   shutdownGraceMs: number
 }
 
-type Kind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice'
+export type Argon2Params = ServerConfig['argon2']
 
-export interface SettingSpec<K extends keyof ServerConfig = keyof ServerConfig> {
-  key: K
-  flag: string
+/** A setting's name: a ServerConfig key, or `argon2.<parameter>` for the three argon2id parameters. */
+export type SettingName = Exclude<keyof ServerConfig, 'argon2'> | `argon2.${keyof Argon2Params}`
+
+/** The type of a setting's value. */
+export type SettingValue<N extends SettingName> = N extends `argon2.${infer P extends keyof Argon2Params}`
+  ? Argon2Params[P]
+  : N extends keyof ServerConfig
+    ? ServerConfig[N]
+    : never
+
+export type SettingKind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice'
+
+interface SettingRow<T> {
+  kind: SettingKind
+  default: T
+  /** The environment variable; a flag wins over it. */
   env: string
-  kind: Kind
-  choices?: readonly string[]
+  /** integer: inclusive bounds. */
   min?: number
   max?: number
-  /** Printed in --help; `undefined` defaults print as "(none)". */
+  /** choice: the accepted values. */
+  choices?: readonly string[]
+  /** The placeholder after the flag in --help (default: N for integers, the choices, else VALUE). */
+  valueName?: string
+  /** The default as --help prints it, when the value itself does not say it well. */
+  defaultText?: string
+  /** Printed in --help. */
   description: string
-  secret?: boolean
+  /**
+   * `serve`: only `bizauth serve` takes it. `store`: every command that opens the store does
+   * (STORE_OPTIONS), so a CLI command cannot hang or look elsewhere where the server would not.
+   */
+  commands: 'serve' | 'store'
 }
 
-/** Defaults: the documented source of every setting. */
-export const DEFAULTS: Readonly<ServerConfig> = Object.freeze({
-  host: '127.0.0.1',
-  port: 8080,
-  dataDir: './data',
-  databaseUrl: undefined,
-  issuer: 'bizauth',
-  trustProxy: [],
-  tlsCert: undefined,
-  tlsKey: undefined,
-  logLevel: 'info',
-  argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
-  tokenTtlSeconds: TOKEN_LIFETIME_SECONDS,
-  signingAlgorithm: 'EdDSA',
-  bodyLimitBytes: 16 * 1024,
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 10_000,
-  credentialCacheTtlSeconds: 900,
-  credentialCacheMaxEntries: 10_000,
-  hashConcurrency: availableParallelism(),
-  hashQueueMax: 64,
-  lockoutThreshold: 10,
-  lockoutBaseSeconds: 60,
-  lockoutMaxSeconds: 3600,
-  ipFailureLimit: 30,
-  ipFailureWindowSeconds: 60,
-  ipBlockSeconds: 300,
-  issuanceRatePerMinute: 600,
-  uniformAuthErrors: false,
-  keyRotationIntervalDays: 30,
-  keyPromotionDelaySeconds: 600,
-  keyRefreshSeconds: 5,
-  keyEncryptionKey: undefined,
-  databaseConnectTimeoutMs: 2000,
-  databaseStatementTimeoutMs: 5000,
-  databaseKeepaliveMs: 10_000,
-  sqliteBusyTimeoutMs: 5000,
-  readinessTimeoutMs: 1000,
-  shutdownGraceMs: 10_000,
-})
+/** Secrets are environment-only: they never go through argv (`ps`, shell history). */
+type FlagOrSecret = { flag: string; secret?: never } | { secret: true; flag?: never }
 
-const S = <K extends keyof ServerConfig>(spec: SettingSpec<K>): SettingSpec<K> => spec
+export type Setting<T = unknown> = SettingRow<T> & FlagOrSecret & { key: SettingName }
 
-/** The table behind `bizauth serve --help`. argon2 parameters are flattened into three flags. */
-export const SERVE_SETTINGS: readonly SettingSpec[] = [
-  S({ key: 'host', flag: 'host', env: 'BIZAUTH_HOST', kind: 'string', description: 'Address to listen on.' }),
-  S({ key: 'port', flag: 'port', env: 'BIZAUTH_PORT', kind: 'integer', min: 0, max: 65535, description: 'Port to listen on (0 picks a free port).' }),
-  S({ key: 'issuer', flag: 'issuer', env: 'BIZAUTH_ISSUER', kind: 'string', description: 'The `iss` claim of issued tokens.' }),
-  S({ key: 'trustProxy', flag: 'trust-proxy', env: 'BIZAUTH_TRUST_PROXY', kind: 'cidrs', description: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is honoured. Default: never honoured.' }),
-  S({ key: 'tlsCert', flag: 'tls-cert', env: 'BIZAUTH_TLS_CERT', kind: 'string', description: 'PEM certificate file; with --tls-key, serve HTTPS.' }),
-  S({ key: 'tlsKey', flag: 'tls-key', env: 'BIZAUTH_TLS_KEY', kind: 'string', description: 'PEM private key file for --tls-cert.' }),
-  S({ key: 'logLevel', flag: 'log-level', env: 'BIZAUTH_LOG_LEVEL', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'Log level (logs are JSON lines on stdout).' }),
-  S({ key: 'signingAlgorithm', flag: 'signing-alg', env: 'BIZAUTH_SIGNING_ALG', kind: 'choice', choices: ['EdDSA', 'ES256', 'HS256'], description: 'Algorithm of newly created signing keys.' }),
-  S({ key: 'bodyLimitBytes', flag: 'body-limit', env: 'BIZAUTH_BODY_LIMIT', kind: 'integer', min: 0, description: 'Largest request body accepted, in bytes (bodies are ignored; larger ones get 413).' }),
-  S({ key: 'maxHeaderBytes', flag: 'max-header-size', env: 'BIZAUTH_MAX_HEADER_SIZE', kind: 'integer', min: 1024, description: 'Largest request header block, in bytes (larger gets 431).' }),
-  S({ key: 'headersTimeoutMs', flag: 'headers-timeout', env: 'BIZAUTH_HEADERS_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds a client may take to send its headers.' }),
-  S({ key: 'requestTimeoutMs', flag: 'request-timeout', env: 'BIZAUTH_REQUEST_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds a client may take to send a whole request.' }),
-  S({ key: 'keepAliveTimeoutMs', flag: 'keep-alive-timeout', env: 'BIZAUTH_KEEP_ALIVE_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds an idle keep-alive connection stays open.' }),
-  S({ key: 'maxConnections', flag: 'max-connections', env: 'BIZAUTH_MAX_CONNECTIONS', kind: 'integer', min: 1, description: 'Most simultaneous connections; further ones are refused.' }),
-  S({ key: 'credentialCacheTtlSeconds', flag: 'credential-cache-ttl', env: 'BIZAUTH_CREDENTIAL_CACHE_TTL', kind: 'integer', min: 0, description: 'Seconds a verified password is remembered (keyed hash only); 0 disables the cache.' }),
-  S({ key: 'credentialCacheMaxEntries', flag: 'credential-cache-size', env: 'BIZAUTH_CREDENTIAL_CACHE_SIZE', kind: 'integer', min: 1, description: 'Most entries in the verified-credential cache.' }),
-  S({ key: 'hashConcurrency', flag: 'hash-concurrency', env: 'BIZAUTH_HASH_CONCURRENCY', kind: 'integer', min: 1, description: 'argon2id checks run at once, each on a worker thread below the event loop in priority (default: the core count).' }),
-  S({ key: 'hashQueueMax', flag: 'hash-queue', env: 'BIZAUTH_HASH_QUEUE', kind: 'integer', min: 0, description: 'argon2id checks allowed to wait; beyond it requests get 3008 at once.' }),
-  S({ key: 'lockoutThreshold', flag: 'lockout-threshold', env: 'BIZAUTH_LOCKOUT_THRESHOLD', kind: 'integer', min: 0, description: 'Consecutive wrong passwords that lock an account (0: never).' }),
-  S({ key: 'lockoutBaseSeconds', flag: 'lockout-seconds', env: 'BIZAUTH_LOCKOUT_SECONDS', kind: 'integer', min: 1, description: 'First lock duration; it doubles on each repeat.' }),
-  S({ key: 'lockoutMaxSeconds', flag: 'lockout-max-seconds', env: 'BIZAUTH_LOCKOUT_MAX_SECONDS', kind: 'integer', min: 1, description: 'Longest lock duration.' }),
-  S({ key: 'ipFailureLimit', flag: 'ip-failure-limit', env: 'BIZAUTH_IP_FAILURE_LIMIT', kind: 'integer', min: 0, description: 'Failures of any kind from one client IP within the window that block it (0: never).' }),
-  S({ key: 'ipFailureWindowSeconds', flag: 'ip-failure-window', env: 'BIZAUTH_IP_FAILURE_WINDOW', kind: 'integer', min: 1, description: 'The window of --ip-failure-limit, in seconds.' }),
-  S({ key: 'ipBlockSeconds', flag: 'ip-block-seconds', env: 'BIZAUTH_IP_BLOCK_SECONDS', kind: 'integer', min: 1, description: 'How long a blocked client IP gets 3008.' }),
-  S({ key: 'issuanceRatePerMinute', flag: 'issuance-rate', env: 'BIZAUTH_ISSUANCE_RATE', kind: 'integer', min: 0, description: 'Tokens one account may be issued per minute (token bucket; 0: unlimited).' }),
-  S({ key: 'uniformAuthErrors', flag: 'uniform-auth-errors', env: 'BIZAUTH_UNIFORM_AUTH_ERRORS', kind: 'boolean', description: 'Answer 3001 instead of 3006/3007, in equal time (hides which accounts exist).' }),
-  S({ key: 'keyRotationIntervalDays', flag: 'key-rotation-days', env: 'BIZAUTH_KEY_ROTATION_DAYS', kind: 'integer', min: 0, description: 'Rotate the signing key automatically every N days (0: never).' }),
-  S({ key: 'keyPromotionDelaySeconds', flag: 'key-promotion-delay', env: 'BIZAUTH_KEY_PROMOTION_DELAY', kind: 'integer', min: 0, description: 'Seconds a new key is published before it signs, so verifiers see it first.' }),
-  S({ key: 'keyRefreshSeconds', flag: 'key-refresh', env: 'BIZAUTH_KEY_REFRESH', kind: 'integer', min: 1, description: 'Seconds between reloads of the key set from the store.' }),
-  S({ key: 'readinessTimeoutMs', flag: 'readiness-timeout', env: 'BIZAUTH_READINESS_TIMEOUT', kind: 'integer', min: 1, description: 'Milliseconds /health/ready waits for the store before answering 503.' }),
-  S({ key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'BIZAUTH_SHUTDOWN_GRACE', kind: 'integer', min: 1, description: 'Milliseconds SIGTERM waits for requests in flight and the store; then the process exits anyway.' }),
-]
+type Table = { [N in SettingName]: SettingRow<SettingValue<N>> & FlagOrSecret }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const SIGNING_ALGORITHMS = ['EdDSA', 'ES256', 'HS256'] as const
+const ON_OFF = ['on', 'off'] as const
+
+/** The table. Its order is the order of --help. */
+const TABLE = {
+  host: { flag: 'host', env: 'BIZAUTH_HOST', kind: 'string', default: '127.0.0.1', valueName: 'HOST', commands: 'serve', description: 'Address to listen on.' },
+  port: { flag: 'port', env: 'BIZAUTH_PORT', kind: 'integer', default: 8080, min: 0, max: 65535, valueName: 'PORT', commands: 'serve', description: 'Port to listen on (0 picks a free port).' },
+  issuer: { flag: 'issuer', env: 'BIZAUTH_ISSUER', kind: 'string', default: 'bizauth', valueName: 'ISSUER', commands: 'serve', description: 'The `iss` claim of issued tokens.' },
+  trustProxy: { flag: 'trust-proxy', env: 'BIZAUTH_TRUST_PROXY', kind: 'cidrs', default: [], valueName: 'CIDR[,CIDR...]', commands: 'serve', description: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is honoured. Default: never honoured.' },
+  tlsCert: { flag: 'tls-cert', env: 'BIZAUTH_TLS_CERT', kind: 'string', default: undefined, valueName: 'FILE', commands: 'serve', description: 'PEM certificate file; with --tls-key, serve HTTPS.' },
+  tlsKey: { flag: 'tls-key', env: 'BIZAUTH_TLS_KEY', kind: 'string', default: undefined, valueName: 'FILE', commands: 'serve', description: 'PEM private key file for --tls-cert.' },
+  logLevel: { flag: 'log-level', env: 'BIZAUTH_LOG_LEVEL', kind: 'choice', default: 'info', choices: LOG_LEVELS, commands: 'serve', description: 'Log level (logs are JSON lines on stdout).' },
+  signingAlgorithm: { flag: 'signing-alg', env: 'BIZAUTH_SIGNING_ALG', kind: 'choice', default: 'EdDSA', choices: SIGNING_ALGORITHMS, commands: 'serve', description: 'Algorithm of newly created signing keys.' },
+  bodyLimitBytes: { flag: 'body-limit', env: 'BIZAUTH_BODY_LIMIT', kind: 'integer', default: 16 * 1024, min: 0, commands: 'serve', description: 'Largest request body accepted, in bytes (bodies are ignored; larger ones get 413).' },
+  maxHeaderBytes: { flag: 'max-header-size', env: 'BIZAUTH_MAX_HEADER_SIZE', kind: 'integer', default: 16 * 1024, min: 1024, commands: 'serve', description: 'Largest request header block, in bytes (larger gets 431).' },
+  headersTimeoutMs: { flag: 'headers-timeout', env: 'BIZAUTH_HEADERS_TIMEOUT', kind: 'integer', default: 10_000, min: 1, commands: 'serve', description: 'Milliseconds a client may take to send its headers.' },
+  requestTimeoutMs: { flag: 'request-timeout', env: 'BIZAUTH_REQUEST_TIMEOUT', kind: 'integer', default: 30_000, min: 1, commands: 'serve', description: 'Milliseconds a client may take to send a whole request.' },
+  keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'BIZAUTH_KEEP_ALIVE_TIMEOUT', kind: 'integer', default: 5_000, min: 1, commands: 'serve', description: 'Milliseconds an idle keep-alive connection stays open.' },
+  maxConnections: { flag: 'max-connections', env: 'BIZAUTH_MAX_CONNECTIONS', kind: 'integer', default: 10_000, min: 1, commands: 'serve', description: 'Most simultaneous connections; further ones are refused.' },
+  credentialCacheTtlSeconds: { flag: 'credential-cache-ttl', env: 'BIZAUTH_CREDENTIAL_CACHE_TTL', kind: 'integer', default: 900, min: 0, commands: 'serve', description: 'Seconds a verified password is remembered (keyed hash only); 0 disables the cache.' },
+  credentialCacheMaxEntries: { flag: 'credential-cache-size', env: 'BIZAUTH_CREDENTIAL_CACHE_SIZE', kind: 'integer', default: 10_000, min: 1, commands: 'serve', description: 'Most entries in the verified-credential cache.' },
+  hashConcurrency: { flag: 'hash-concurrency', env: 'BIZAUTH_HASH_CONCURRENCY', kind: 'integer', default: availableParallelism(), min: 1, commands: 'serve', description: 'argon2id checks run at once, each on a worker thread below the event loop in priority (default: the core count).' },
+  hashQueueMax: { flag: 'hash-queue', env: 'BIZAUTH_HASH_QUEUE', kind: 'integer', default: 64, min: 0, commands: 'serve', description: 'argon2id checks allowed to wait; beyond it requests get 3008 at once.' },
+  lockoutThreshold: { flag: 'lockout-threshold', env: 'BIZAUTH_LOCKOUT_THRESHOLD', kind: 'integer', default: 10, min: 0, commands: 'serve', description: 'Consecutive wrong passwords that lock an account (0: never).' },
+  lockoutBaseSeconds: { flag: 'lockout-seconds', env: 'BIZAUTH_LOCKOUT_SECONDS', kind: 'integer', default: 60, min: 1, commands: 'serve', description: 'First lock duration; it doubles on each repeat.' },
+  lockoutMaxSeconds: { flag: 'lockout-max-seconds', env: 'BIZAUTH_LOCKOUT_MAX_SECONDS', kind: 'integer', default: 3600, min: 1, commands: 'serve', description: 'Longest lock duration (at least --lockout-seconds).' },
+  ipFailureLimit: { flag: 'ip-failure-limit', env: 'BIZAUTH_IP_FAILURE_LIMIT', kind: 'integer', default: 30, min: 0, commands: 'serve', description: 'Failures of any kind from one client IP within the window that block it (0: never).' },
+  ipFailureWindowSeconds: { flag: 'ip-failure-window', env: 'BIZAUTH_IP_FAILURE_WINDOW', kind: 'integer', default: 60, min: 1, commands: 'serve', description: 'The window of --ip-failure-limit, in seconds.' },
+  ipBlockSeconds: { flag: 'ip-block-seconds', env: 'BIZAUTH_IP_BLOCK_SECONDS', kind: 'integer', default: 300, min: 1, commands: 'serve', description: 'How long a blocked client IP gets 3008.' },
+  issuanceRatePerMinute: { flag: 'issuance-rate', env: 'BIZAUTH_ISSUANCE_RATE', kind: 'integer', default: 600, min: 0, commands: 'serve', description: 'Tokens one account may be issued per minute (token bucket; 0: unlimited).' },
+  uniformAuthErrors: { flag: 'uniform-auth-errors', env: 'BIZAUTH_UNIFORM_AUTH_ERRORS', kind: 'boolean', default: false, commands: 'serve', description: 'Answer 3001 instead of 3006/3007, in equal time (hides which accounts exist).' },
+  keyRotationIntervalDays: { flag: 'key-rotation-days', env: 'BIZAUTH_KEY_ROTATION_DAYS', kind: 'integer', default: 30, min: 0, commands: 'serve', description: 'Rotate the signing key automatically every N days (0: never).' },
+  keyPromotionDelaySeconds: { flag: 'key-promotion-delay', env: 'BIZAUTH_KEY_PROMOTION_DELAY', kind: 'integer', default: 600, min: 0, commands: 'serve', description: 'Seconds a new key is published before it signs, so verifiers see it first.' },
+  keyRefreshSeconds: { flag: 'key-refresh', env: 'BIZAUTH_KEY_REFRESH', kind: 'integer', default: 5, min: 1, commands: 'serve', description: 'Seconds between reloads of the key set from the store.' },
+  readinessTimeoutMs: { flag: 'readiness-timeout', env: 'BIZAUTH_READINESS_TIMEOUT', kind: 'integer', default: 1000, min: 1, commands: 'serve', description: 'Milliseconds /health/ready waits for the store before answering 503.' },
+  shutdownGraceMs: { flag: 'shutdown-grace', env: 'BIZAUTH_SHUTDOWN_GRACE', kind: 'integer', default: 10_000, min: 1, commands: 'serve', description: 'Milliseconds SIGTERM waits for requests in flight and the store; then the process exits anyway.' },
+  'argon2.memoryCost': { flag: 'argon2-memory', env: 'BIZAUTH_ARGON2_MEMORY', kind: 'integer', default: 19456, min: 1024, commands: 'serve', description: 'argon2id memory, KiB.' },
+  'argon2.timeCost': { flag: 'argon2-time', env: 'BIZAUTH_ARGON2_TIME', kind: 'integer', default: 2, min: 1, commands: 'serve', description: 'argon2id iterations.' },
+  'argon2.parallelism': { flag: 'argon2-parallelism', env: 'BIZAUTH_ARGON2_PARALLELISM', kind: 'integer', default: 1, min: 1, commands: 'serve', description: 'argon2id lanes.' },
+  keyEncryptionKey: { secret: true, env: 'BIZAUTH_KEY_ENCRYPTION_KEY', kind: 'string', default: undefined, defaultText: '(none): private keys are stored unencrypted, and the server warns at start', commands: 'serve', description: 'Encrypts private keys at rest (AES-256-GCM); any string of 32+ characters, or 64 hex digits.' },
+  accessLog: { flag: 'access-log', env: 'BIZAUTH_ACCESS_LOG', kind: 'choice', default: 'on', choices: ON_OFF, commands: 'serve', description: 'One JSON access line per request on stdout (never a password, header or token).' },
+  auditRetentionDays: { flag: 'audit-retention-days', env: 'BIZAUTH_AUDIT_RETENTION_DAYS', kind: 'integer', default: 1095, min: 1, valueName: 'DAYS', commands: 'serve', description: 'Days audit events are kept (default 3 years); older ones are pruned, keeping a checkpoint the chain verifies from.' },
+  auditKey: { secret: true, env: 'BIZAUTH_AUDIT_KEY', kind: 'string', default: undefined, defaultText: '(none): the audit trail is sealed with plain SHA-256, and the server warns at start', commands: 'serve', description: 'Seals the audit trail (HMAC-SHA-256); the same value for the server and every CLI.' },
+  dataDir: { flag: 'data-dir', env: 'BIZAUTH_DATA_DIR', kind: 'string', default: './data', valueName: 'DIR', commands: 'store', description: 'Directory of the embedded SQLite store.' },
+  databaseUrl: { flag: 'database-url', env: 'BIZAUTH_DATABASE_URL', kind: 'string', default: undefined, valueName: 'URL', defaultText: '(none: SQLite)', commands: 'store', description: 'postgres://… to use PostgreSQL instead of SQLite.' },
+  databaseConnectTimeoutMs: { flag: 'database-connect-timeout', env: 'BIZAUTH_DATABASE_CONNECT_TIMEOUT', kind: 'integer', default: 2000, min: 1, valueName: 'MS', commands: 'store', description: 'PostgreSQL: milliseconds to wait for a pooled connection or for a new one to connect.' },
+  databaseStatementTimeoutMs: { flag: 'database-statement-timeout', env: 'BIZAUTH_DATABASE_STATEMENT_TIMEOUT', kind: 'integer', default: 5000, min: 1, valueName: 'MS', commands: 'store', description: 'PostgreSQL: longest statement in milliseconds, enforced by the server and by the client (a stalled connection is then discarded).' },
+  databaseKeepaliveMs: { flag: 'database-keepalive', env: 'BIZAUTH_DATABASE_KEEPALIVE', kind: 'integer', default: 10_000, min: 0, valueName: 'MS', commands: 'store', description: 'PostgreSQL: milliseconds of idle before the first TCP keepalive probe (0: keepalive off).' },
+  sqliteBusyTimeoutMs: { flag: 'sqlite-busy-timeout', env: 'BIZAUTH_SQLITE_BUSY_TIMEOUT', kind: 'integer', default: 5000, min: 0, valueName: 'MS', commands: 'store', description: "SQLite: milliseconds a write retries another process's write lock (without blocking the server) before it fails." },
+} as const satisfies Table
+
+/** Every setting by name, each row with its name as `key`. */
+export const SETTINGS: { readonly [N in SettingName]: (typeof TABLE)[N] & { readonly key: N } } = Object.freeze(
+  Object.fromEntries(Object.entries(TABLE).map(([key, row]) => [key, Object.freeze({ ...row, key })])),
+) as never
+
+/** Every setting, in the order of the table (and of --help). */
+export const SETTING_LIST: readonly Setting[] = Object.freeze(Object.values(SETTINGS) as Setting[])
+
+export type FlagSetting = Setting & { flag: string }
+const hasFlag = (setting: Setting): setting is FlagSetting => setting.flag !== undefined
+
+/** What only `bizauth serve` takes as a flag (the store's settings come with STORE_OPTIONS). */
+export const SERVE_SETTINGS: readonly FlagSetting[] = SETTING_LIST.filter(hasFlag).filter((setting) => setting.commands === 'serve')
+
+/** What every command that opens the store takes, as flags. */
+export const STORE_SETTINGS: readonly FlagSetting[] = SETTING_LIST.filter(hasFlag).filter((setting) => setting.commands === 'store')
+
+/** Environment-only settings (secrets). */
+export const SECRET_SETTINGS: readonly Setting[] = SETTING_LIST.filter((setting) => setting.secret)
 
 /**
- * How the store behaves when the database is slow or unreachable: taken by every command that
- * opens the store (`--help` of each lists them), so a CLI command cannot hang where the server would not.
+ * A second way to give `databaseUrl` on the command line: a file holding it, so argv (and so
+ * `ps`) never shows its password. Not a setting of its own: it has no value beyond the URL.
  */
-export const STORE_TIMEOUT_SETTINGS: readonly SettingSpec<keyof StoreTimeouts>[] = [
-  S({ key: 'databaseConnectTimeoutMs', flag: 'database-connect-timeout', env: 'BIZAUTH_DATABASE_CONNECT_TIMEOUT', kind: 'integer', min: 1, description: 'PostgreSQL: milliseconds to wait for a pooled connection or for a new one to connect.' }),
-  S({ key: 'databaseStatementTimeoutMs', flag: 'database-statement-timeout', env: 'BIZAUTH_DATABASE_STATEMENT_TIMEOUT', kind: 'integer', min: 1, description: 'PostgreSQL: longest statement in milliseconds, enforced by the server and by the client (a stalled connection is then discarded).' }),
-  S({ key: 'databaseKeepaliveMs', flag: 'database-keepalive', env: 'BIZAUTH_DATABASE_KEEPALIVE', kind: 'integer', min: 0, description: 'PostgreSQL: milliseconds of idle before the first TCP keepalive probe (0: keepalive off).' }),
-  S({ key: 'sqliteBusyTimeoutMs', flag: 'sqlite-busy-timeout', env: 'BIZAUTH_SQLITE_BUSY_TIMEOUT', kind: 'integer', min: 0, description: "SQLite: milliseconds a write retries another process's write lock (without blocking the server) before it fails." }),
-]
+export const DATABASE_URL_FILE = {
+  flag: 'database-url-file',
+  env: 'BIZAUTH_DATABASE_URL_FILE',
+  description: 'A file holding the postgres://… URL (one line), so no password shows in argv; instead of --database-url.',
+} as const
+
+export const ARGON2_PARAMS = ['memoryCost', 'timeCost', 'parallelism'] as const satisfies ReadonlyArray<keyof Argon2Params>
 
 export type StoreTimeouts = Pick<ServerConfig, 'databaseConnectTimeoutMs' | 'databaseStatementTimeoutMs' | 'databaseKeepaliveMs' | 'sqliteBusyTimeoutMs'>
 
-/** The store timeouts from flags (keyed by flag name), then environment, then `base`; validated like every setting. */
-export function resolveStoreTimeouts(flags: RawValues, env: Record<string, string | undefined>, base: StoreTimeouts = DEFAULTS): StoreTimeouts {
-  const timeouts: Record<string, unknown> = {}
-  for (const spec of STORE_TIMEOUT_SETTINGS) {
-    const raw = flags[spec.flag] ?? env[spec.env]
-    timeouts[spec.key] = raw === undefined ? base[spec.key] : parseSetting(spec, raw)
+/** Flat values keyed by setting name: how the table sees a config. */
+type FlatValues = { -readonly [N in SettingName]: SettingValue<N> }
+
+function nest(flat: FlatValues): ServerConfig {
+  const config: Record<string, unknown> = { argon2: {} }
+  for (const [name, value] of Object.entries(flat)) {
+    if (name.startsWith('argon2.')) (config.argon2 as Record<string, unknown>)[name.slice('argon2.'.length)] = value
+    else config[name] = value
   }
-  return Object.freeze(timeouts as unknown as StoreTimeouts)
+  return config as unknown as ServerConfig
 }
 
-/** argon2 parameters are three settings of their own. */
-export const ARGON2_SETTINGS = [
-  { param: 'memoryCost', flag: 'argon2-memory', env: 'BIZAUTH_ARGON2_MEMORY', min: 1024, description: 'argon2id memory, KiB.' },
-  { param: 'timeCost', flag: 'argon2-time', env: 'BIZAUTH_ARGON2_TIME', min: 1, description: 'argon2id iterations.' },
-  { param: 'parallelism', flag: 'argon2-parallelism', env: 'BIZAUTH_ARGON2_PARALLELISM', min: 1, description: 'argon2id lanes.' },
-] as const
+function tableDefaults(): FlatValues {
+  return Object.fromEntries(SETTING_LIST.map((setting) => [setting.key, setting.default])) as FlatValues
+}
 
-/** Store location settings, shared by every command. */
-export const STORE_SETTINGS = [
-  { key: 'dataDir', flag: 'data-dir', env: 'BIZAUTH_DATA_DIR', description: 'Directory of the embedded SQLite store.' },
-  { key: 'databaseUrl', flag: 'database-url', env: 'BIZAUTH_DATABASE_URL', description: 'postgres://… to use PostgreSQL instead of SQLite.' },
-] as const
+/** Defaults: every setting's `default` from the table. */
+export const DEFAULTS: Readonly<ServerConfig> = deepFreeze(nest(tableDefaults()))
 
-/** Environment-only settings (secrets never go through argv). */
-export const SECRET_ENV = {
-  keyEncryptionKey: { env: 'BIZAUTH_KEY_ENCRYPTION_KEY', description: 'Encrypts private keys at rest (AES-256-GCM); any string of 32+ characters, or 64 hex digits.' },
-} as const
-
+/** A setting refused on the command line or in the environment: names the flag and the variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
 export type RawValues = Record<string, string | boolean | undefined>
+export type Environment = Record<string, string | undefined>
 
-function parseInteger(spec: { flag: string; env: string; min?: number; max?: number }, text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`--${spec.flag} (${spec.env}) must be a whole number, got "${text}"`)
-  const value = Number(text.trim())
-  if (spec.min !== undefined && value < spec.min) throw new ConfigError(`--${spec.flag} (${spec.env}) must be at least ${spec.min}, got ${value}`)
-  if (spec.max !== undefined && value > spec.max) throw new ConfigError(`--${spec.flag} (${spec.env}) must be at most ${spec.max}, got ${value}`)
-  return value
+type Checked = { ok: true; value: unknown } | { ok: false; problem: string }
+const valid = (value: unknown): Checked => ({ ok: true, value })
+const invalid = (problem: string): Checked => ({ ok: false, problem })
+
+/** How a refused value is shown: numbers and short words as given, anything else by its type. */
+function shown(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return `a value of type ${typeof value}`
 }
 
-function parseBoolean(spec: SettingSpec, raw: string | boolean): boolean {
-  if (typeof raw === 'boolean') return raw
-  const text = raw.trim().toLowerCase()
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true
-  if (['0', 'false', 'no', 'off', ''].includes(text)) return false
-  throw new ConfigError(`--${spec.flag} (${spec.env}) must be true or false, got "${raw}"`)
+function isCidr(value: unknown): value is Cidr {
+  return typeof value === 'object' && value !== null && typeof (value as Cidr).text === 'string'
 }
 
-function parseSetting(spec: SettingSpec, raw: string | boolean): unknown {
-  if (spec.kind === 'boolean') return parseBoolean(spec, raw)
-  const text = String(raw)
-  switch (spec.kind) {
+/**
+ * The one validator, for a value of the setting's type (flags and the environment are turned
+ * into one first, by `fromText`). A string setting's value is never echoed: it may be a secret
+ * or a database URL with a password.
+ */
+function check(setting: Setting, value: unknown): Checked {
+  switch (setting.kind) {
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return invalid(` must be a whole number, got ${shown(value)}`)
+      if (setting.min !== undefined && value < setting.min) return invalid(` must be at least ${setting.min}, got ${value}`)
+      if (setting.max !== undefined && value > setting.max) return invalid(` must be at most ${setting.max}, got ${value}`)
+      return valid(value)
+    }
     case 'string':
-      if (text === '') throw new ConfigError(`--${spec.flag} (${spec.env}) must not be empty`)
-      return text
-    case 'integer':
-      return parseInteger(spec, text)
+      if (typeof value !== 'string') return invalid(` must be a string, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`)
+      if (value === '') return invalid(' must not be empty')
+      return valid(value)
     case 'choice':
-      if (!spec.choices?.includes(text)) throw new ConfigError(`--${spec.flag} (${spec.env}) must be one of ${spec.choices?.join(', ')}, got "${text}"`)
-      return text
+      if (typeof value !== 'string' || !setting.choices!.includes(value)) return invalid(` must be one of ${setting.choices!.join(', ')}, got ${shown(value)}`)
+      return valid(value)
+    case 'boolean':
+      if (typeof value !== 'boolean') return invalid(` must be true or false, got ${shown(value)}`)
+      return valid(value)
+    case 'cidrs': {
+      if (!Array.isArray(value)) return invalid(` must be a list of addresses or CIDR ranges, got ${shown(value)}`)
+      try {
+        // Re-parsed from their text, so a hand-made Cidr object cannot carry bytes its text does not say.
+        return valid(
+          value.map((item: unknown) => {
+            if (typeof item === 'string') return parseCidr(item)
+            if (isCidr(item)) return parseCidr(item.text)
+            throw new Error(`each entry must be an address or CIDR range, got ${shown(item)}`)
+          }),
+        )
+      } catch (error) {
+        return invalid(`: ${(error as Error).message}`)
+      }
+    }
+  }
+}
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on']
+const FALSE_WORDS = ['0', 'false', 'no', 'off', '']
+
+/** A flag's or an environment variable's text as a value of the setting's type, then checked. */
+function fromText(setting: Setting, raw: string | boolean): Checked {
+  const text = typeof raw === 'string' ? raw.trim() : ''
+  switch (setting.kind) {
+    case 'boolean':
+      if (typeof raw === 'boolean') return valid(raw)
+      if (TRUE_WORDS.includes(text.toLowerCase())) return valid(true)
+      if (FALSE_WORDS.includes(text.toLowerCase())) return valid(false)
+      return invalid(` must be true or false, got "${raw}"`)
+    case 'integer':
+      if (!/^\d+$/.test(text)) return invalid(` must be a whole number, got "${String(raw)}"`)
+      return check(setting, Number(text))
     case 'cidrs':
       try {
-        return parseCidrList(text)
+        return check(setting, parseCidrList(String(raw)))
       } catch (error) {
-        throw new ConfigError(`--${spec.flag} (${spec.env}): ${(error as Error).message}`)
+        return invalid(`: ${(error as Error).message}`)
       }
+    case 'string':
+    case 'choice':
+      return check(setting, String(raw))
+  }
+}
+
+/** `--port (BIZAUTH_PORT)`, or just the variable for an environment-only setting. */
+export function cliName(setting: Setting): string {
+  return setting.flag === undefined ? setting.env : `--${setting.flag} (${setting.env})`
+}
+
+/**
+ * One setting from the command line: the flag (keyed by flag name), else the environment
+ * variable; `undefined` when neither gives it. An empty environment variable counts as unset
+ * (`BIZAUTH_PORT= bizauth serve` is the default port); an empty flag is a value, and refused
+ * where the setting refuses it. Throws ConfigError naming the flag and the variable.
+ */
+export function readSetting<N extends SettingName>(name: N, flags: RawValues, env: Environment): SettingValue<N> | undefined {
+  const setting: Setting = SETTINGS[name]
+  const fromFlag = setting.flag === undefined ? undefined : flags[setting.flag]
+  const fromEnv = env[setting.env] === '' ? undefined : env[setting.env]
+  const raw = fromFlag ?? fromEnv
+  if (raw === undefined) return undefined
+  const checked = fromText(setting, raw)
+  if (!checked.ok) throw new ConfigError(`${cliName(setting)}${checked.problem}`)
+  return checked.value as SettingValue<N>
+}
+
+/** Several settings from the command line, each falling back to its default. */
+export function resolveSettings<N extends SettingName>(names: readonly N[], flags: RawValues, env: Environment): { [K in N]: SettingValue<K> } {
+  const values: Record<string, unknown> = {}
+  for (const name of names) values[name] = readSetting(name, flags, env) ?? SETTINGS[name].default
+  return Object.freeze(values) as { [K in N]: SettingValue<K> }
+}
+
+export const STORE_TIMEOUT_NAMES = ['databaseConnectTimeoutMs', 'databaseStatementTimeoutMs', 'databaseKeepaliveMs', 'sqliteBusyTimeoutMs'] as const satisfies ReadonlyArray<keyof StoreTimeouts>
+
+/** The argon2id parameters from the command line (BIZAUTH_ARGON2_* and their flags). */
+export function resolveArgon2(flags: RawValues, env: Environment): Argon2Params {
+  const flat = resolveSettings(ARGON2_PARAMS.map((param) => `argon2.${param}` as const), flags, env)
+  return Object.freeze({ memoryCost: flat['argon2.memoryCost'], timeCost: flat['argon2.timeCost'], parallelism: flat['argon2.parallelism'] })
+}
+
+/** What defineServerConfig accepts: any subset of ServerConfig, argon2 parameters included. */
+export type ServerConfigOverrides = Partial<Omit<ServerConfig, 'argon2'>> & { argon2?: Partial<Argon2Params> }
+
+const API = 'defineServerConfig'
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Each override checked like its flag; an `undefined` value is the same as leaving it out. */
+function applyOverrides(values: FlatValues, overrides: unknown): void {
+  if (!isPlainObject(overrides)) throw new TypeError(`${API}: the overrides must be an object of settings, got ${shown(overrides)}`)
+  // Names as the table has them: `argon2.timeCost` only from the nested form, never as a key.
+  const entries: Array<[string, unknown]> = []
+  for (const [key, value] of Object.entries(overrides)) {
+    if (key.includes('.')) throw new TypeError(`${API}: unknown setting ${JSON.stringify(key)}`)
+    if (key !== 'argon2') entries.push([key, value])
+    else if (value === undefined) continue
+    else if (!isPlainObject(value)) throw new TypeError(`${API}: argon2 must be an object of ${ARGON2_PARAMS.join(', ')}, got ${shown(value)}`)
+    else for (const [param, inner] of Object.entries(value)) entries.push([`argon2.${param}`, inner])
+  }
+  for (const [name, value] of entries) {
+    const setting = Object.hasOwn(SETTINGS, name) ? (SETTINGS as Record<string, Setting>)[name]! : undefined
+    if (setting === undefined) throw new TypeError(`${API}: unknown setting ${JSON.stringify(name)}`)
+    if (value === undefined) continue
+    const checked = check(setting, value)
+    if (!checked.ok) throw new TypeError(`${API}: ${name}${checked.problem}`)
+    ;(values as Record<string, unknown>)[name] = checked.value
+  }
+}
+
+/** The checks that span settings, on either path; `name` says a setting the way its path does. */
+function checkTogether(values: FlatValues, name: (setting: Setting) => string, fail: (message: string) => Error): void {
+  if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
+    throw fail(`${name(SETTINGS.tlsCert)} and ${name(SETTINGS.tlsKey)} go together: give both to serve HTTPS, or neither`)
+  }
+  if (values.lockoutMaxSeconds < values.lockoutBaseSeconds) {
+    throw fail(`${name(SETTINGS.lockoutMaxSeconds)} must be at least ${name(SETTINGS.lockoutBaseSeconds)}, got ${values.lockoutMaxSeconds} < ${values.lockoutBaseSeconds}`)
   }
 }
 
 /**
- * Builds a frozen ServerConfig: defaults, then environment, then flags (flags win).
- * `flags` are keyed by flag name (`trust-proxy`), `env` by variable name.
+ * Builds a frozen ServerConfig from the command line: defaults, then `overrides` (checked as by
+ * defineServerConfig), then the environment, then flags (flags win). `flags` are keyed by flag
+ * name (`trust-proxy`), `env` by variable name. A refused value throws ConfigError naming the
+ * flag and the variable.
  */
-export function resolveServerConfig(flags: RawValues, env: Record<string, string | undefined>, defaults: Partial<ServerConfig> = {}): ServerConfig {
-  const config: Record<string, unknown> = { ...DEFAULTS, ...defaults, argon2: { ...DEFAULTS.argon2, ...defaults.argon2 } }
-  const pick = (flag: string, variable: string): string | boolean | undefined => flags[flag] ?? env[variable]
+export function resolveServerConfig(flags: RawValues, env: Environment, overrides: ServerConfigOverrides = {}): ServerConfig {
+  const values = tableDefaults()
+  applyOverrides(values, overrides)
+  for (const setting of SETTING_LIST) {
+    const value = readSetting(setting.key, flags, env)
+    if (value !== undefined) (values as Record<string, unknown>)[setting.key] = value
+  }
+  checkTogether(values, (setting) => (setting.flag === undefined ? setting.env : `--${setting.flag}`), (message) => new ConfigError(message))
+  return deepFreeze(nest(values))
+}
 
-  for (const spec of SERVE_SETTINGS) {
-    const raw = pick(spec.flag, spec.env)
-    if (raw !== undefined) config[spec.key] = parseSetting(spec, raw)
-  }
-  for (const spec of STORE_SETTINGS) {
-    const raw = pick(spec.flag, spec.env)
-    if (typeof raw === 'string' && raw !== '') config[spec.key] = raw
-  }
-  Object.assign(config, resolveStoreTimeouts(flags, env, config as unknown as StoreTimeouts))
-  const argon2 = config.argon2 as Record<string, number>
-  for (const spec of ARGON2_SETTINGS) {
-    const raw = pick(spec.flag, spec.env)
-    if (raw !== undefined) argon2[spec.param] = parseInteger(spec, String(raw))
-  }
-  const kek = env[SECRET_ENV.keyEncryptionKey.env]
-  if (kek !== undefined && kek !== '') config.keyEncryptionKey = kek
-
-  const result = config as unknown as ServerConfig
-  if ((result.tlsCert === undefined) !== (result.tlsKey === undefined)) {
-    throw new ConfigError('--tls-cert and --tls-key go together: give both to serve HTTPS, or neither')
-  }
-  if (result.lockoutMaxSeconds < result.lockoutBaseSeconds) {
-    throw new ConfigError('--lockout-max-seconds must be at least --lockout-seconds')
-  }
-  return deepFreeze(result)
+/**
+ * The embedding API: defaults plus overrides, each checked exactly as its flag is (bounds,
+ * choices, types, non-empty strings, CIDR lists), and frozen deeply. A refused value throws a
+ * TypeError naming the setting, e.g. `defineServerConfig: port must be at most 65535, got 99999`.
+ */
+export function defineServerConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
+  const values = tableDefaults()
+  applyOverrides(values, overrides)
+  checkTogether(values, (setting) => setting.key, (message) => new TypeError(`${API}: ${message}`))
+  return deepFreeze(nest(values))
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)
   }
   return value
-}
-
-/** A config for tests and embedding: defaults plus overrides, validated the same way. */
-export function defineServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return resolveServerConfig({}, {}, overrides)
 }

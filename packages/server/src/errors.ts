@@ -65,6 +65,8 @@ export const AccountSuspendedError = (): ContractError => new ContractError('300
 /** 3010 names the address the server saw, so an operator can add it to the allow-list. */
 export const IpNotAllowedError = (seenIp: string): ContractError =>
   new ContractError('3010', `The caller's IP (${seenIp}) does not match the account's allowed IPs.`)
+/** A request the server could not read (framing, a body where none is taken): 3001, the token request's own code. */
+export const UnreadableRequestError = (why = 'The request could not be read.'): ContractError => new ContractError('3001', why)
 export const ServiceError = (): ContractError => new ContractError('3011')
 export const NotFoundError = (): ContractError => new ContractError('5001')
 export const UnknownError = (): ContractError => new ContractError('9000')

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { buildApp } from './app.js'
-import type { ServerConfig } from './config.js'
+import { SETTINGS, type ServerConfig } from './config.js'
 import { withDeadline } from './deadline.js'
 import { createServices, type ServiceOptions, type Services } from './services.js'
 import { openStore } from './store/open.js'
@@ -42,7 +42,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await store.migrate()
     services = await createServices(config, store, { counters: options.counters, logger, defaultMetrics: true })
     if (config.keyEncryptionKey === undefined) {
-      logger.warn('BIZAUTH_KEY_ENCRYPTION_KEY is not set: signing keys are stored unencrypted. Set it (64 hex digits, or a passphrase of 32+ characters) to encrypt them at rest.')
+      logger.warn(`${SETTINGS.keyEncryptionKey.env} is not set: signing keys are stored unencrypted. Set it (64 hex digits, or a passphrase of 32+ characters) to encrypt them at rest.`)
+    }
+    if (config.auditKey === undefined) {
+      logger.warn(`${SETTINGS.auditKey.env} is not set: the audit trail is sealed with plain SHA-256, so anyone who can write to the database could rewrite it undetected. Set it (the same value for the server and every CLI) to seal it with HMAC-SHA-256.`)
     }
     const app = await buildApp(services, { logger })
     await app.listen({ host: config.host, port: config.port })

@@ -16,18 +16,21 @@ import { createKeyEncryption } from './keys/key-encryption.js'
 import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
 import { Limits } from './limits/limits.js'
+import { FailureLog } from './failure-log.js'
 import { createMetrics, measuredStore, observeQueueAndCache, observeSigningKeyAge, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import { createAuditSeal } from './store/audit-chain.js'
 import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store } from './store/store.js'
-import { CLOCK_SKEW_SECONDS } from './tokens/lifetime.js'
+import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
 
 export { CLOCK_SKEW_SECONDS }
 /** Revocations made elsewhere (CLI, other instances) reach this instance within about this long. */
 const REVOCATION_POLL_MS = 1000
 /** Expired revocations are pruned from the store about this often. */
 const REVOCATION_PRUNE_MS = 10 * 60 * 1000
+/** Audit events past the retention are pruned about this often (and once at start). */
+const AUDIT_PRUNE_MS = 60 * 60 * 1000
 
 export interface Services {
   config: ServerConfig
@@ -57,16 +60,16 @@ export interface ServiceOptions {
   logger?: Pick<FastifyBaseLogger, 'error' | 'warn'>
   /** Process-wide default metrics (event loop, memory); off in tests that build many apps. */
   defaultMetrics?: boolean
-  /** BIZAUTH_AUDIT_KEY; without it the trail is sealed with plain SHA-256. */
-  auditKey?: string
 }
 
 export async function createServices(config: ServerConfig, unmeasuredStore: Store, options: ServiceOptions = {}): Promise<Services> {
-  const logError = (message: string) => (error: unknown) =>
-    options.logger?.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, message)
+  // Background work (the revocation poll each second, key refreshes) fails the same way for the
+  // whole of an outage: one line per kind per interval, not one per attempt.
+  const failures = options.logger && new FailureLog(options.logger)
+  const logError = (message: string) => (error: unknown) => failures?.report(error, message)
 
   const startedAt = Date.now()
-  const auditSeal = createAuditSeal(options.auditKey)
+  const auditSeal = createAuditSeal(config.auditKey)
   const host = hostname()
   const auditWriter = (actor: AuditActor, source = host): AuditWriter => ({ context: { actor, source }, seal: auditSeal })
 
@@ -113,13 +116,12 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     promotionDelaySeconds: config.keyPromotionDelaySeconds,
     rotationIntervalSeconds: config.keyRotationIntervalDays * 86400,
     refreshSeconds: config.keyRefreshSeconds,
-    tokenTtlSeconds: config.tokenTtlSeconds,
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
     audit: auditWriter({ type: 'system', id: 'rotation' }),
     onError: logError('signing key refresh failed'),
   })
   keys.start()
-  const revocations = new RevocationList(config.tokenTtlSeconds)
+  const revocations = new RevocationList(TOKEN_LIFETIME_SECONDS)
   const revocationFollower = new RevocationFollower(store, revocations, {
     pollIntervalMs: REVOCATION_POLL_MS,
     pruneIntervalMs: REVOCATION_PRUNE_MS,
@@ -140,6 +142,13 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
   observeQueueAndCache(metrics, hashQueue, credentialCache)
   observeSigningKeyAge(metrics, keys)
 
+  // Every instance prunes; the chain's head row serialises them, and a second pass finds nothing.
+  const pruneAudit = (): void => {
+    store.pruneAuditEvents(new Date(Date.now() - config.auditRetentionDays * 86_400_000)).catch(logError('audit trail pruning failed'))
+  }
+  pruneAudit()
+  const auditPruneTimer = setInterval(pruneAudit, AUDIT_PRUNE_MS).unref()
+
   return {
     config,
     store,
@@ -156,6 +165,7 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     auditSeal,
     auditWriter,
     async stop() {
+      clearInterval(auditPruneTimer)
       keys.stop()
       revocationFollower.stop()
       await argon2Pool.close()

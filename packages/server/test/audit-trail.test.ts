@@ -17,6 +17,7 @@ import { AccountAdministration } from '../src/accounts/administration.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { createKeyEncryption } from '../src/keys/key-encryption.js'
 import { maintainKeys } from '../src/keys/key-ring.js'
+import { TOKEN_LIFETIME_SECONDS } from '../src/tokens/lifetime.js'
 import { createAuditSeal, verifyAuditChain } from '../src/store/audit-chain.js'
 import { openStore, type OpenStoreOptions } from '../src/store/open.js'
 import type { AuditEvent, AuditWriter, Store } from '../src/store/store.js'
@@ -376,14 +377,13 @@ describe('what the server records by itself', () => {
       promotionDelaySeconds: 10,
       rotationIntervalSeconds: 60,
       refreshSeconds: 3600,
-      tokenTtlSeconds: t.config.tokenTtlSeconds,
       clockSkewSeconds: 60,
       audit: t.services.auditWriter({ type: 'system', id: 'rotation' }),
     }
     const start = Date.now()
     await maintainKeys(t.store, options, new Date(start + 61_000)) // rotation due: a next key
     await maintainKeys(t.store, options, new Date(start + 72_000)) // its delay passed: promoted
-    await maintainKeys(t.store, options, new Date(start + 72_000 + (t.config.tokenTtlSeconds + 61) * 1000)) // the retired key removed (and a new next key)
+    await maintainKeys(t.store, options, new Date(start + 72_000 + (TOKEN_LIFETIME_SECONDS + 61) * 1000)) // the retired key removed (and a new next key)
     const events = await allEvents(t.store)
     assert.deepEqual(
       events.map((event) => event.action),

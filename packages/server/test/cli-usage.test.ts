@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ARGON2_SETTINGS, SECRET_ENV, SERVE_SETTINGS, STORE_SETTINGS } from '../src/config.js'
+import { SETTINGS, SETTING_LIST } from '../src/config.js'
 import { runCli, type CliResult } from './helpers/cli.js'
 import { useTempDir } from './helpers/tmp.js'
 
@@ -23,6 +23,8 @@ function assertOneLineFailure(result: CliResult, code: number, pattern: RegExp):
   assert.equal(result.stderr.trimEnd().split('\n').length, 1, `one line, got: ${result.stderr}`)
   assert.doesNotMatch(result.stderr, /\n\s+at /)
 }
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** A database URL with a password on argv is warned about first (issue 13 §5); the failure line follows. */
 function afterArgvPasswordWarning(result: CliResult): CliResult {
@@ -57,15 +59,33 @@ describe('bizauth --help', () => {
   it('serve --help lists every setting of the table with its environment variable and default', async () => {
     const result = await runCli(['serve', '--help'])
     assert.equal(result.code, 0)
-    const settings = [...SERVE_SETTINGS, ...ARGON2_SETTINGS, ...STORE_SETTINGS]
-    for (const spec of settings) {
-      const block = new RegExp(`^  --${spec.flag}\\b.*\\n +.*\\n +\\(env ${spec.env}; default: [^)]`, 'm')
-      assert.match(result.stdout, block, `--${spec.flag} with ${spec.env}`)
+    let flagged = 0
+    for (const setting of SETTING_LIST) {
+      if (setting.flag === undefined) {
+        // Environment-only: named in the notes with its description, and no flag anywhere.
+        const note = new RegExp(`^  ${setting.env}\\n +${escape(setting.description)}\\n +\\(default: `, 'm')
+        assert.match(result.stdout, note, `${setting.key}: ${setting.env} in the notes`)
+        continue
+      }
+      flagged++
+      const block = new RegExp(`^  --${setting.flag}( \\S+)?\\n +${escape(setting.description)}\\n +\\(env ${setting.env}; default: [^)]`, 'm')
+      assert.match(result.stdout, block, `${setting.key}: --${setting.flag} with ${setting.env}`)
     }
+    assert.ok(flagged >= 40, `every flag of the table, got ${flagged}`)
     assert.match(result.stdout, /^  --port PORT\n.*\n +\(env BIZAUTH_PORT; default: 8080\)/m)
     assert.match(result.stdout, /^  --argon2-memory N\n.*\n +\(env BIZAUTH_ARGON2_MEMORY; default: 19456\)/m)
-    assert.ok(result.stdout.includes(SECRET_ENV.keyEncryptionKey.env), 'the environment-only secret is documented')
+    assert.match(result.stdout, /^  --database-url-file FILE\n/m, 'the URL file sits with the store settings')
     assert.doesNotMatch(result.stdout, /--key-encryption-key/, 'the secret has no flag')
+  })
+
+  it('every command that opens the store lists the store settings of the table; only serve lists the others', async () => {
+    const store = SETTING_LIST.filter((setting) => setting.commands === 'store')
+    assert.ok(store.length >= 6)
+    for (const args of [['migrate'], ['account', 'list'], ['keys', 'list']]) {
+      const { stdout } = await runCli([...args, '--help'])
+      for (const setting of store) assert.match(stdout, new RegExp(`^  --${setting.flag} .*\\n.*\\n +\\(env ${setting.env}; `, 'm'), `${args.join(' ')}: --${setting.flag}`)
+      assert.ok(!stdout.includes(`--${SETTINGS.port.flag} `), `${args.join(' ')} takes no serve-only setting`)
+    }
   })
 
   it('--version prints the package version', async () => {

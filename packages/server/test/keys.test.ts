@@ -55,7 +55,6 @@ function ringOptions(t: TestApp): KeyRingOptions {
     promotionDelaySeconds: t.config.keyPromotionDelaySeconds,
     rotationIntervalSeconds: 0,
     refreshSeconds: 3600,
-    tokenTtlSeconds: TTL,
     clockSkewSeconds: SKEW,
     audit: t.services.auditWriter({ type: 'system', id: 'rotation' }),
   }

@@ -10,7 +10,9 @@ import { ContractError } from '../src/errors.js'
 import { MemoryCounterStore } from '../src/limits/counter-store.js'
 import { Limits, type LimitSettings } from '../src/limits/limits.js'
 import { parseIpAddress } from '../src/net/cidr.js'
-import { answerCode, type Answer, basic, startTestApp, type TestApp } from './helpers/app.js'
+import { answerCode, type Answer, basic, startTestApp } from './helpers/app.js'
+import { holdHashQueue } from './helpers/gates.js'
+import { waitFor } from './helpers/wait-for.js'
 
 const code = answerCode
 
@@ -22,23 +24,6 @@ function assertTooMany(response: Answer, retryAfter?: (seconds: number) => boole
   const seconds = Number(header)
   if (retryAfter) assert.ok(retryAfter(seconds), `Retry-After ${seconds}`)
   return seconds
-}
-
-/** Occupies every slot of the hash queue until `release()`: the state a flood leaves it in. */
-function holdHashQueue(t: TestApp): { release(): void; done: Promise<unknown> } {
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => (release = resolve))
-  const jobs = Array.from({ length: t.services.hashQueue.concurrency }, () => t.services.hashQueue.run(() => gate))
-  return { release, done: Promise.all(jobs) }
-}
-
-/** Polls (bounded, no fixed sleep) until `condition` holds. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setImmediate(resolve))
-  }
 }
 
 const ANYWHERE = ['0.0.0.0/0', '::/0']
@@ -67,7 +52,7 @@ describe('bounded password hashing', () => {
     const held = holdHashQueue(t)
     const settled: Answer[] = []
     const all = Array.from({ length: N }, (_, i) => t.token(basic(`cold${i}`, `pw${i}`)).then((answer) => (settled.push(answer), answer)))
-    await until(() => settled.length === N - 1, `${N - 1} requests are refused`)
+    await waitFor(() => (settled.length === N - 1 ? true : undefined), { intervalMs: 1, what: `${N - 1} requests to be refused` })
     for (const answer of settled) assertTooMany(answer)
     assert.equal(t.services.hashQueue.waiting, 1, 'exactly one request waits')
     held.release()
@@ -307,15 +292,15 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
   it('refills the bucket at rate/60 per second and never above its capacity', async () => {
     const limits = new Limits(new MemoryCounterStore(), settings)
     const t0 = 1_000_000
-    for (let i = 0; i < 60; i++) assert.equal(await limits.takeIssuance('a', t0), 0)
-    assert.equal(await limits.takeIssuance('a', t0), 1)
-    assert.equal(await limits.takeIssuance('a', t0 + 999), 1)
-    assert.equal(await limits.takeIssuance('a', t0 + 1000), 0)
-    assert.equal(await limits.takeIssuance('a', t0 + 1000), 1)
+    for (let i = 0; i < 60; i++) assert.equal(await limits.takeRequest('a', t0), 0)
+    assert.equal(await limits.takeRequest('a', t0), 1)
+    assert.equal(await limits.takeRequest('a', t0 + 999), 1)
+    assert.equal(await limits.takeRequest('a', t0 + 1000), 0)
+    assert.equal(await limits.takeRequest('a', t0 + 1000), 1)
     // A long idle period refills to capacity, not beyond.
     const later = t0 + 3_600_000
-    for (let i = 0; i < 60; i++) assert.equal(await limits.takeIssuance('a', later), 0)
-    assert.ok((await limits.takeIssuance('a', later)) > 0)
+    for (let i = 0; i < 60; i++) assert.equal(await limits.takeRequest('a', later), 0)
+    assert.ok((await limits.takeRequest('a', later)) > 0)
   })
 
   it('caps the lock at the maximum however often it repeats', async () => {

@@ -88,6 +88,18 @@ describe('the access log', () => {
   })
 })
 
+describe('--access-log off', () => {
+  it('writes no access line, and the request metrics still count', async (context) => {
+    const { logger, lines } = collectingLogger()
+    const t = await startTestApp({ accessLog: 'off' }, { logger })
+    context.after(() => t.close())
+    await t.createAccount('acme', 'pw')
+    for (let i = 0; i < 3; i++) assert.equal((await t.token(basic('acme', 'pw'))).statusCode, 200)
+    assert.equal(accessLines(lines).length, 0)
+    assert.equal(sampleValue(await scrape(t), 'bizauth_token_requests_total', { code: 'ok' }), 3)
+  })
+})
+
 describe('metrics', () => {
   it('counts every §3 metric exactly, and /metrics parses as Prometheus text', async () => {
     const t = await startTestApp({ credentialCacheTtlSeconds: 60, lockoutThreshold: 3, ipFailureLimit: 5, ipFailureWindowSeconds: 600 })

@@ -14,6 +14,9 @@
  * lands without its event, and an event never without its change. The event is the returned
  * change itself, attributed to the writer the service was built with.
  *
+ * Cache eviction needs no call from here: every change bumps the account's version in the same
+ * statement, and every instance's credential cache compares it on each hit.
+ *
  * Nothing here knows HTTP or argv. Secrets (passwords, hashes) never enter a returned change.
  */
 import { InvalidAddressError, parseCidr } from '../net/cidr.js'
@@ -97,8 +100,6 @@ export interface AdministrationDeps {
   hasher: Pick<PasswordHasher, 'hash'>
   /** Who makes the changes (the CLI's OS user, an admin account) and the trail's seal. */
   audit: AuditWriter
-  /** Called after a change commits, so an in-process cache (the server's) drops the account at once. */
-  onAccountChanged?: (accountId: string) => void
   now?: () => number
 }
 
@@ -193,7 +194,6 @@ export class AccountAdministration {
       const account = await tx.createAccount({ id, passwordHash, allowedIps, roles, status: input.status, tokensValidAfter })
       return this.#recorded(tx, describe('account.create', undefined, account, undefined))
     })
-    this.#changed(id)
     return { ...change, generatedPassword }
   }
 
@@ -272,7 +272,6 @@ export class AccountAdministration {
       await tx.deleteAccount(id)
       return this.#recorded(tx, describe('account.delete', before, undefined, revocationInForce(asked, revoked)))
     })
-    this.#changed(id)
     return change
   }
 
@@ -294,7 +293,6 @@ export class AccountAdministration {
       const after = await apply(tx, revocation)
       return this.#recorded(tx, describe(action, before, after, options.revokes ? revocationInForce(revocation, after) : undefined))
     })
-    this.#changed(id)
     return change
   }
 
@@ -303,10 +301,6 @@ export class AccountAdministration {
     const { context, seal } = this.#deps.audit
     await tx.appendAuditEvent({ ...context, action: change.action, target: change.accountId, changes: change.changes }, seal)
     return change
-  }
-
-  #changed(id: string): void {
-    this.#deps.onAccountChanged?.(id)
   }
 }
 

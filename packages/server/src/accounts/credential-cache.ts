@@ -11,9 +11,10 @@
  * cached. The key is random per process and never leaves memory, so the cache holds nothing
  * an attacker could brute-force offline.
  *
- * Bounded: a Map in least-recently-used order; memory is flat whatever the load.
+ * Bounded: least recently used out first; memory is flat whatever the load.
  */
 import { createHmac, randomBytes } from 'node:crypto'
+import { LruMap } from '@bizauth/verify/core'
 import type { Account } from '../store/store.js'
 
 /** What identifies the account state a credential was verified against. */
@@ -28,13 +29,15 @@ interface Entry {
 
 export class CredentialCache {
   readonly #key = randomBytes(32)
-  readonly #entries = new Map<string, Entry>()
+  readonly #entries: LruMap<string, Entry>
   readonly #inflight = new Map<string, Promise<boolean>>()
 
   constructor(
     readonly ttlMs: number,
     readonly maxEntries: number,
-  ) {}
+  ) {
+    this.#entries = new LruMap(maxEntries)
+  }
 
   get size(): number {
     return this.#entries.size
@@ -59,21 +62,13 @@ export class CredentialCache {
       this.#entries.delete(fingerprint)
       return false
     }
-    // Refresh recency, not expiry: the TTL bounds how long a password is trusted without a check.
-    this.#entries.delete(fingerprint)
-    this.#entries.set(fingerprint, entry)
+    // get() refreshed recency, not expiry: the TTL bounds how long a password is trusted without a check.
     return true
   }
 
   remember(fingerprint: string, account: VerifiedAccountState, now: number): void {
     if (this.ttlMs === 0) return
-    this.#entries.delete(fingerprint)
     this.#entries.set(fingerprint, { accountId: account.id, version: account.version, passwordHash: account.passwordHash, expiresAt: now + this.ttlMs })
-    while (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest === undefined) break
-      this.#entries.delete(oldest)
-    }
   }
 
   /**

@@ -4,6 +4,7 @@
  * (2: bad usage, 1: a bad value or state); nothing here prints a stack for them.
  */
 import { readFileSync } from 'node:fs'
+import { SETTINGS } from '../config.js'
 import { AccountExistsError, AccountMissingError } from '../store/store.js'
 import { defineCommand, runCommand } from './command.js'
 import { COMMANDS } from './commands/index.js'
@@ -15,8 +16,8 @@ export const ROOT_COMMAND = defineCommand({
   summary: 'bizauth: the token service of the Bizppurio Web API contract (POST /v1/token).',
   description:
     'bizauth: the token service of the Bizppurio Web API contract (POST /v1/token).\n' +
-    'Every command takes --data-dir DIR (SQLite, default ./data) or --database-url postgres://...\n' +
-    '(environment: BIZAUTH_DATA_DIR, BIZAUTH_DATABASE_URL).',
+    `Every command takes --${SETTINGS.dataDir.flag} DIR (SQLite, default ${SETTINGS.dataDir.default}) or --${SETTINGS.databaseUrl.flag} postgres://...\n` +
+    `(environment: ${SETTINGS.dataDir.env}, ${SETTINGS.databaseUrl.env}).`,
   subCommands: COMMANDS,
   examples: ['bizauth serve', 'bizauth account create demo --allow-ip 127.0.0.1', 'bizauth account --help'],
 })
@@ -50,7 +51,9 @@ function reportFailure(error: unknown, io: CliIo): number {
     writeLine(io.stderr, `bizauth: account "${printable(error.accountId)}" does not exist; list the accounts with "bizauth account list"`)
     return EXIT_FAILURE
   }
-  // A bug, not a user error: still one line, with the stack only on request.
+  // A bug, not a user error: still one line, with the stack only on request. BIZAUTH_DEBUG is
+  // typed here, not in the settings table of config.ts: it is a switch of this error path,
+  // not a setting of the server.
   const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
   writeLine(io.stderr, `bizauth: unexpected error: ${printable(message, 300)} (set BIZAUTH_DEBUG=1 for the stack)`)
   if (io.env.BIZAUTH_DEBUG === '1' && error instanceof Error && error.stack) writeLine(io.stderr, error.stack)

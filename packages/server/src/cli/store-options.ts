@@ -1,49 +1,31 @@
 /**
- * `--data-dir` / `--database-url` / `--database-url-file` and the store timeouts, which every
- * command takes, and opening the store they name. Flags win over BIZAUTH_DATA_DIR /
- * BIZAUTH_DATABASE_URL / BIZAUTH_DATABASE_URL_FILE; the data directory defaults to `./data`
+ * The store's settings (`commands: 'store'` in config.ts: the data directory, the database URL
+ * and the store timeouts) plus `--database-url-file`, which every command takes, and opening
+ * the store they name. Flags win over the environment; the data directory defaults to `./data`
  * (so `npm start` uses ./data/bizauth.sqlite).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, DEFAULTS, STORE_SETTINGS, STORE_TIMEOUT_SETTINGS, resolveStoreTimeouts, type RawValues, type StoreTimeouts } from '../config.js'
+import { ConfigError, DATABASE_URL_FILE, SETTINGS, STORE_SETTINGS, STORE_TIMEOUT_NAMES, resolveSettings, type RawValues, type StoreTimeouts } from '../config.js'
 import type { Store } from '../store/store.js'
 import { stringOption, type CommandContext, type OptionSpec } from './command.js'
 import { CliError, printable } from './errors.js'
 import { writeLine } from './io.js'
+import { settingOption } from './setting-options.js'
 
-const VALUE_NAMES: Record<string, string> = { 'data-dir': 'DIR', 'database-url': 'URL' }
+const { dataDir: DATA_DIR, databaseUrl: DATABASE_URL } = SETTINGS
 
-/** A file holding the database URL: argv (and so `ps`) then never shows its password. */
-const DATABASE_URL_FILE = { flag: 'database-url-file', env: 'BIZAUTH_DATABASE_URL_FILE' } as const
+const DATABASE_URL_FILE_OPTION: OptionSpec = { type: 'string', valueName: 'FILE', description: DATABASE_URL_FILE.description, env: DATABASE_URL_FILE.env, defaultText: '(none)' }
 
-export const STORE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  ...Object.fromEntries(
-    STORE_SETTINGS.map((spec) => [
-      spec.flag,
-      {
-        type: 'string',
-        valueName: VALUE_NAMES[spec.flag] ?? 'VALUE',
-        description: spec.description,
-        env: spec.env,
-        defaultText: spec.key === 'dataDir' ? DEFAULTS.dataDir : '(none: SQLite)',
-      } satisfies OptionSpec,
-    ]),
+/** In the order of the table, with the URL file beside the URL. */
+export const STORE_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.freeze(
+  Object.fromEntries(
+    STORE_SETTINGS.flatMap((setting): Array<[string, OptionSpec]> => {
+      const option: [string, OptionSpec] = [setting.flag, settingOption(setting)]
+      return setting.key === DATABASE_URL.key ? [option, [DATABASE_URL_FILE.flag, DATABASE_URL_FILE_OPTION]] : [option]
+    }),
   ),
-  [DATABASE_URL_FILE.flag]: {
-    type: 'string',
-    valueName: 'FILE',
-    description: 'A file holding the postgres://… URL (one line), so no password shows in argv; instead of --database-url.',
-    env: DATABASE_URL_FILE.env,
-    defaultText: '(none)',
-  } satisfies OptionSpec,
-  ...Object.fromEntries(
-    STORE_TIMEOUT_SETTINGS.map((spec) => [
-      spec.flag,
-      { type: 'string', valueName: 'MS', description: spec.description, env: spec.env, defaultText: String(DEFAULTS[spec.key]) } satisfies OptionSpec,
-    ]),
-  ),
-}
+)
 
 export interface StoreLocation {
   dataDir: string
@@ -64,43 +46,38 @@ export function storeLocation(context: CommandContext): StoreLocation {
 }
 
 function resolveStoreLocation(context: CommandContext): StoreLocation {
-  const { env } = context.io
-  const flag = (name: string): string | undefined => nonEmpty(stringOption(context, name))
   const flags: RawValues = {}
-  for (const spec of STORE_TIMEOUT_SETTINGS) flags[spec.flag] = flag(spec.flag)
-  let timeouts: StoreTimeouts
+  for (const setting of STORE_SETTINGS) flags[setting.flag] = stringOption(context, setting.flag)
+  let resolved: { dataDir: string } & StoreTimeouts
   try {
-    timeouts = resolveStoreTimeouts(flags, env)
+    resolved = resolveSettings([DATA_DIR.key, ...STORE_TIMEOUT_NAMES], flags, context.io.env)
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(`${error.message}; see "${context.commandPath} --help"`)
     throw error
   }
-  return {
-    dataDir: flag('data-dir') ?? nonEmpty(env.BIZAUTH_DATA_DIR) ?? DEFAULTS.dataDir,
-    databaseUrl: resolveDatabaseUrl(context),
-    timeouts,
-  }
+  const { dataDir, ...timeouts } = resolved
+  return { dataDir, databaseUrl: resolveDatabaseUrl(context), timeouts }
 }
 
 /** Flags win over the environment; at one level, a URL and a URL file together are a mistake. */
 function resolveDatabaseUrl(context: CommandContext): string | undefined {
   const { env } = context.io
-  const urlFlag = nonEmpty(stringOption(context, 'database-url'))
+  const urlFlag = nonEmpty(stringOption(context, DATABASE_URL.flag))
   const fileFlag = nonEmpty(stringOption(context, DATABASE_URL_FILE.flag))
-  if (urlFlag !== undefined && fileFlag !== undefined) throw new CliError(`give --database-url or --${DATABASE_URL_FILE.flag}, not both`)
+  if (urlFlag !== undefined && fileFlag !== undefined) throw new CliError(`give --${DATABASE_URL.flag} or --${DATABASE_URL_FILE.flag}, not both`)
   if (urlFlag !== undefined) {
     if (safePassword(urlFlag)) {
       writeLine(
         context.io.stderr,
-        `warning: the --database-url on the command line holds a password, which other users can see (ps, shell history); set BIZAUTH_DATABASE_URL or use --${DATABASE_URL_FILE.flag} FILE instead`,
+        `warning: the --${DATABASE_URL.flag} on the command line holds a password, which other users can see (ps, shell history); set ${DATABASE_URL.env} or use --${DATABASE_URL_FILE.flag} FILE instead`,
       )
     }
     return urlFlag
   }
   if (fileFlag !== undefined) return readDatabaseUrlFile(fileFlag, `--${DATABASE_URL_FILE.flag}`)
-  const urlEnv = nonEmpty(env.BIZAUTH_DATABASE_URL)
+  const urlEnv = nonEmpty(env[DATABASE_URL.env])
   const fileEnv = nonEmpty(env[DATABASE_URL_FILE.env])
-  if (urlEnv !== undefined && fileEnv !== undefined) throw new CliError(`set BIZAUTH_DATABASE_URL or ${DATABASE_URL_FILE.env}, not both`)
+  if (urlEnv !== undefined && fileEnv !== undefined) throw new CliError(`set ${DATABASE_URL.env} or ${DATABASE_URL_FILE.env}, not both`)
   if (fileEnv !== undefined) return readDatabaseUrlFile(fileEnv, DATABASE_URL_FILE.env)
   return urlEnv
 }
@@ -178,8 +155,8 @@ export async function openMigratedStore(location: StoreLocation): Promise<Store>
 
 function nextStep(location: StoreLocation): string {
   return location.databaseUrl
-    ? 'check --database-url / BIZAUTH_DATABASE_URL (or the URL file) and that PostgreSQL is running'
-    : 'check --data-dir / BIZAUTH_DATA_DIR and that the directory is writable'
+    ? `check --${DATABASE_URL.flag} / ${DATABASE_URL.env} (or the URL file) and that PostgreSQL is running`
+    : `check --${DATA_DIR.flag} / ${DATA_DIR.env} and that the directory is writable`
 }
 
 function oneLine(error: unknown): string {

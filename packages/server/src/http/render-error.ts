@@ -1,18 +1,31 @@
 /**
- * The one place errors become HTTP answers: `{"code","description"}` with the table's status
+ * The one place answers are rendered. Every JSON answer, success or error, goes through
+ * `sendJson` (the content type, and never cached unless a public document says how long);
+ * errors become `{"code","description"}` from the code table with the table's status
  * (contract.md §3). Fastify's own errors are translated; nothing unexpected leaks its message.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ContractError, UnknownError, NotFoundError } from '../errors.js'
+import { ContractError, NotFoundError, UnknownError, UnreadableRequestError } from '../errors.js'
 import { failureLogOf } from './failure-log.js'
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 
-/** `status` overrides the table's only where HTTP has a more precise word (413, 431). */
+/**
+ * A JSON answer. Answers about credentials and tokens must never be stored by a cache
+ * (RFC 6749 §5.1, RFC 7662 §4); only a public document (the JWKS) passes its own `cacheControl`.
+ */
+export function sendJson(reply: FastifyReply, body: string, options: { status?: number; cacheControl?: string } = {}): FastifyReply {
+  return reply
+    .code(options.status ?? 200)
+    .header('content-type', JSON_CONTENT_TYPE)
+    .header('cache-control', options.cacheControl ?? 'no-store')
+    .send(body)
+}
+
+/** `status` overrides the table's only where HTTP has a more precise word (413, 431, 503). */
 export function sendContractError(reply: FastifyReply, error: ContractError, status = error.status): FastifyReply {
-  reply.code(status).header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
-  return reply.send(JSON.stringify(error.toJSON()))
+  return sendJson(reply, JSON.stringify(error.toJSON()), { status })
 }
 
 /**
@@ -22,12 +35,12 @@ export function sendContractError(reply: FastifyReply, error: ContractError, sta
 function translateFrameworkError(error: FastifyError): { error: ContractError; status?: number } | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { error: new ContractError('3001', 'The request body is too large; this endpoint takes no body.'), status: 413 }
+      return { error: UnreadableRequestError('The request body is too large; this endpoint takes no body.'), status: 413 }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { error: new ContractError('3001', 'The request could not be read.') }
+      return { error: UnreadableRequestError() }
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return { error: NotFoundError() }
@@ -43,7 +56,7 @@ export function errorHandler(this: unknown, error: FastifyError | Error, request
   const status = (error as FastifyError).statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // A client error Fastify raised that we have not named: still the contract's form.
-    return sendContractError(reply, new ContractError('3001', 'The request could not be read.'), status)
+    return sendContractError(reply, UnreadableRequestError(), status)
   }
   failureLogOf(request).report(error, 'unexpected error')
   return sendContractError(reply, UnknownError())

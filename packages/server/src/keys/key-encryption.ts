@@ -1,11 +1,14 @@
 /**
- * Private keys at rest: AES-256-GCM under BIZAUTH_KEY_ENCRYPTION_KEY when it is set.
+ * Private keys at rest: AES-256-GCM under the `keyEncryptionKey` setting when it is set.
  *
  * Stored form: `aes256gcm:v1:<iv>.<tag>.<ciphertext>` (base64url parts). The key id's
  * record id is bound as additional authenticated data, so a ciphertext cannot be moved to
  * another key's row. A passphrase is stretched with scrypt; 64 hex digits are used as is.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto'
+import { SETTINGS } from '../config.js'
+
+const VARIABLE = SETTINGS.keyEncryptionKey.env
 
 const PREFIX = 'aes256gcm:v1:'
 
@@ -30,14 +33,14 @@ export function createKeyEncryption(secret: string | undefined): KeyEncryption {
       seal: (plaintext) => plaintext,
       open: (stored) => {
         if (isSealed(stored)) {
-          throw new KeyEncryptionError('the signing keys in the store are encrypted: set BIZAUTH_KEY_ENCRYPTION_KEY to the key they were encrypted with')
+          throw new KeyEncryptionError(`the signing keys in the store are encrypted: set ${VARIABLE} to the key they were encrypted with`)
         }
         return stored
       },
     }
   }
   if (secret.length < 32 && !/^[0-9a-fA-F]{64}$/.test(secret)) {
-    throw new KeyEncryptionError('BIZAUTH_KEY_ENCRYPTION_KEY must be 64 hex digits or a passphrase of at least 32 characters')
+    throw new KeyEncryptionError(`${VARIABLE} must be 64 hex digits or a passphrase of at least 32 characters`)
   }
   const key = /^[0-9a-fA-F]{64}$/.test(secret) ? Buffer.from(secret, 'hex') : scryptSync(secret, 'bizauth key encryption v1', 32)
   return {
@@ -59,7 +62,7 @@ export function createKeyEncryption(secret: string | undefined): KeyEncryption {
         decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'))
         return Buffer.concat([decipher.update(Buffer.from(ciphertext ?? '', 'base64url')), decipher.final()]).toString('utf8')
       } catch {
-        throw new KeyEncryptionError(`cannot decrypt signing key ${kid}: BIZAUTH_KEY_ENCRYPTION_KEY is not the key it was encrypted with`)
+        throw new KeyEncryptionError(`cannot decrypt signing key ${kid}: ${VARIABLE} is not the key it was encrypted with`)
       }
     },
   }

@@ -12,6 +12,7 @@ import type { JWK } from 'jose'
 import type { AuditAction, AuditChanges, AuditWriter, KeyChangeRecorder, KeyAlgorithm, SigningKeyRecord, Store } from '../store/store.js'
 import type { KeyEncryption } from './key-encryption.js'
 import { createKeyRecord, loadKey, type LoadedKey } from './key-material.js'
+import { TOKEN_LIFETIME_SECONDS } from '../tokens/lifetime.js'
 
 export interface KeyRingOptions {
   algorithm: KeyAlgorithm
@@ -22,8 +23,7 @@ export interface KeyRingOptions {
   rotationIntervalSeconds: number
   /** Seconds between reloads from the store. */
   refreshSeconds: number
-  /** Lifetime of tokens: a retired key is published for this long after retiring, plus skew. */
-  tokenTtlSeconds: number
+  /** A retired key is published for the token lifetime (tokens/lifetime.ts) after retiring, plus this. */
   clockSkewSeconds: number
   /** Records each automatic change (actor system/rotation) in the audit trail. */
   audit: AuditWriter
@@ -147,7 +147,7 @@ export async function maintainKeys(store: Store, options: KeyRingOptions, now: D
     }
   }
 
-  const keepRetiredMs = (options.tokenTtlSeconds + options.clockSkewSeconds) * 1000
+  const keepRetiredMs = (TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) * 1000
   records = await store.listKeys()
   if (records.some((key) => key.state === 'retired' && key.retiredAt && key.retiredAt.getTime() + keepRetiredMs < nowMs)) {
     await store.removeRetiredKeys(new Date(nowMs - keepRetiredMs), recordRemoval(options.audit))

@@ -146,8 +146,11 @@ export class Limits {
 
   // --- issuance -------------------------------------------------------------------------------
 
-  /** Takes one issuance token; returns 0, or the seconds until one is available. */
-  async takeIssuance(account: string, now: number): Promise<number> {
+  /**
+   * Takes one unit of the account's request budget (token issuance, and a holder revoking its
+   * own token); returns 0, or the seconds until one is available.
+   */
+  async takeRequest(account: string, now: number): Promise<number> {
     const perMinute = this.settings.issuanceRatePerMinute
     if (perMinute === 0) return 0
     const waitMs = await this.counters.take(`bucket:${account}`, perMinute, perMinute / 60, now)

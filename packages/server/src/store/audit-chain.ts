@@ -82,6 +82,3 @@ export async function verifyAuditChain(store: Pick<Store, 'listAuditEvents' | 'a
   }
   return { ok: true, events, headSeq: lastSeq, headHash: prevHash, checkpointSeq: state.checkpointSeq }
 }
-
-/** Three years: the 개인정보 안전성 확보조치 기준 §5 keeps records of access-right changes that long. */
-export const AUDIT_RETENTION_DAYS_DEFAULT = 1095

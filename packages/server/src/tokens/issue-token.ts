@@ -7,6 +7,7 @@
  */
 import type { KeyRing } from '../keys/key-ring.js'
 import { formatKst } from './kst.js'
+import { TOKEN_LIFETIME_SECONDS } from './lifetime.js'
 import { newTokenId } from './token-id.js'
 
 export interface TokenResponse {
@@ -25,7 +26,6 @@ export interface IssuedToken {
 
 export interface IssueOptions {
   issuer: string
-  ttlSeconds: number
 }
 
 /**
@@ -35,7 +35,7 @@ export interface IssueOptions {
  */
 export async function issueAccessToken(keys: KeyRing, options: IssueOptions, accountId: string, iat: number): Promise<IssuedToken> {
   const key = keys.current
-  const exp = iat + options.ttlSeconds
+  const exp = iat + TOKEN_LIFETIME_SECONDS
   const jti = newTokenId()
   const accesstoken = await key.signer.signJwt({ iss: options.issuer, sub: accountId, iat, exp, jti })
   return { response: { accesstoken, type: 'Bearer', expired: formatKst(exp) }, jti, iat, exp, kid: key.kid }

@@ -4,7 +4,7 @@
  * the CLI cannot drift apart.
  */
 
-/** contract.md §1: `exp = iat + 86400`. */
+/** contract.md §1: `exp = iat + 86400`. The only source of the lifetime: it is not a setting. */
 export const TOKEN_LIFETIME_SECONDS = 86_400
 
 /** Retired keys, revoked jtis and account revocations outlive their last token by this much. */

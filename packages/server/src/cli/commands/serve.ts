@@ -3,63 +3,25 @@
  * the server, and stops it gracefully on SIGTERM/SIGINT. Logs are JSON lines on stdout (the
  * server's); the hints here are for a person and go to stderr.
  */
-import { ARGON2_SETTINGS, ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig, type RawValues, type ServerConfig, type SettingSpec } from '../../config.js'
+import { ConfigError, DEFAULTS, SECRET_SETTINGS, SERVE_SETTINGS, SETTINGS, resolveServerConfig, type RawValues, type ServerConfig } from '../../config.js'
 import { DeadlineError } from '../../deadline.js'
-import { defineCommand, type CommandContext, type OptionSpec } from '../command.js'
+import { defineCommand, type CommandContext } from '../command.js'
 import { CliError, printable } from '../errors.js'
 import { writeLine, type CliIo } from '../io.js'
+import { secretNotes, settingOptions } from '../setting-options.js'
 import { STORE_OPTIONS, storeLocation, type StoreLocation } from '../store-options.js'
 
-const VALUE_NAMES: Partial<Record<string, string>> = {
-  host: 'HOST',
-  port: 'PORT',
-  issuer: 'ISSUER',
-  'trust-proxy': 'CIDR[,CIDR...]',
-  'tls-cert': 'FILE',
-  'tls-key': 'FILE',
-}
-
-function settingOption(spec: SettingSpec): OptionSpec {
-  const valueName = VALUE_NAMES[spec.flag] ?? (spec.kind === 'integer' ? 'N' : spec.kind === 'choice' ? (spec.choices ?? []).join('|') : 'VALUE')
-  return {
-    type: spec.kind === 'boolean' ? 'boolean' : 'string',
-    valueName,
-    description: spec.description,
-    env: spec.env,
-    defaultText: formatDefault(DEFAULTS[spec.key]),
-  }
-}
-
-function formatDefault(value: unknown): string {
-  if (value === undefined || (Array.isArray(value) && value.length === 0)) return '(none)'
-  return String(value)
-}
-
-const SERVE_OPTIONS: Record<string, OptionSpec> = {
-  ...Object.fromEntries(SERVE_SETTINGS.map((spec) => [spec.flag, settingOption(spec)])),
-  ...Object.fromEntries(
-    ARGON2_SETTINGS.map((spec) => [
-      spec.flag,
-      { type: 'string', valueName: 'N', description: spec.description, env: spec.env, defaultText: String(DEFAULTS.argon2[spec.param]) } satisfies OptionSpec,
-    ]),
-  ),
-  ...STORE_OPTIONS,
-}
+const { host: HOST, port: PORT, tlsCert: TLS_CERT, tlsKey: TLS_KEY, databaseUrl: DATABASE_URL, shutdownGraceMs: SHUTDOWN_GRACE } = SETTINGS
 
 export default defineCommand({
   name: 'serve',
-  summary: 'Serve POST /v1/token (and the rest of the API) over HTTP, or HTTPS with --tls-cert/--tls-key.',
+  summary: `Serve POST /v1/token (and the rest of the API) over HTTP, or HTTPS with --${TLS_CERT.flag}/--${TLS_KEY.flag}.`,
   description:
     'Serve the token API. Every setting is a flag or an environment variable; a flag wins.\n' +
-    'Migrations run at start. SIGTERM or SIGINT stops gracefully within --shutdown-grace, then at\n' +
+    `Migrations run at start. SIGTERM or SIGINT stops gracefully within --${SHUTDOWN_GRACE.flag}, then at\n` +
     'once (a second signal stops at once too).',
-  options: SERVE_OPTIONS,
-  notes: [
-    'Environment only (secrets never go through argv):',
-    `  ${SECRET_ENV.keyEncryptionKey.env}`,
-    `      ${SECRET_ENV.keyEncryptionKey.description}`,
-    '      (default: (none): private keys are stored unencrypted, and the server warns at start)',
-  ],
+  options: { ...settingOptions(SERVE_SETTINGS), ...STORE_OPTIONS },
+  notes: secretNotes(SECRET_SETTINGS),
   examples: ['bizauth serve', 'bizauth serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem --database-url postgres://bizauth@db/bizauth'],
   async run(context) {
     const config = resolveConfig(context)
@@ -90,7 +52,7 @@ function resolveConfig(context: CommandContext): ServerConfig {
   }
   // The URL as every command resolves it (flag, URL file, environment), warnings included.
   const { databaseUrl } = storeLocation(context)
-  if (databaseUrl !== undefined) flags['database-url'] = databaseUrl
+  if (databaseUrl !== undefined) flags[DATABASE_URL.flag] = databaseUrl
   try {
     return resolveServerConfig(flags, context.io.env)
   } catch (error) {
@@ -120,7 +82,7 @@ function stopOnSignals(io: CliIo, close: () => Promise<void>, graceMs: number): 
         },
         (error: unknown) => {
           if (!(error instanceof DeadlineError)) return reject(error)
-          writeLine(io.stderr, `${signal}: requests or store connections were still busy after --shutdown-grace (${graceMs} ms); stopping now`)
+          writeLine(io.stderr, `${signal}: requests or store connections were still busy after --${SHUTDOWN_GRACE.flag} (${graceMs} ms); stopping now`)
           io.exitNow(1)
         },
       )
@@ -134,15 +96,15 @@ function describeStartFailure(error: unknown, config: ServerConfig): string {
   const code = (error as { code?: unknown }).code
   const where = `${config.host}:${config.port}`
   if (error instanceof CliError) return error.message
-  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is in use; stop the other server or pick another --port`
-  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --port above 1023`
-  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --host`
-  if (code === 'ENOENT' && config.tlsCert) return `cannot read the TLS files (--tls-cert ${config.tlsCert}, --tls-key ${config.tlsKey}): ${printable((error as Error).message, 200)}`
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is in use; stop the other server or pick another --${PORT.flag}`
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --${PORT.flag} above 1023`
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --${HOST.flag}`
+  if (code === 'ENOENT' && config.tlsCert) return `cannot read the TLS files (--${TLS_CERT.flag} ${config.tlsCert}, --${TLS_KEY.flag} ${config.tlsKey}): ${printable((error as Error).message, 200)}`
   // Node 20 reports a refused connection as an AggregateError with an empty message and a code.
   const message = (error instanceof Error ? error.message.split('\n')[0] : String(error)) || (typeof code === 'string' ? code : 'unknown error')
   // A socket error code (ECONNREFUSED) or a PostgreSQL SQLSTATE (28P01, 3D000) while a database URL is set.
   const storeProblem = config.databaseUrl !== undefined && typeof code === 'string' && /^(E[A-Z]+|[0-9A-Z]{5})$/.test(code)
-  const next = storeProblem ? '; check --database-url / BIZAUTH_DATABASE_URL and that PostgreSQL is running' : ''
+  const next = storeProblem ? `; check --${DATABASE_URL.flag} / ${DATABASE_URL.env} and that PostgreSQL is running` : ''
   return `cannot start the server: ${printable(message, 300)}${next}`
 }
 
@@ -155,9 +117,9 @@ export function firstAccountHint(url: string, config: ServerConfig, location: St
   if (location.databaseUrl) {
     // A URL with a password is not printed; the user's environment already holds it.
     const hasPassword = safeUrl(location.databaseUrl)?.password
-    storeArgs.push('--database-url', hasPassword ? '"$BIZAUTH_DATABASE_URL"' : shellQuote(location.databaseUrl))
+    storeArgs.push(`--${DATABASE_URL.flag}`, hasPassword ? `"$${DATABASE_URL.env}"` : shellQuote(location.databaseUrl))
   } else if (normalizeDir(location.dataDir) !== normalizeDir(DEFAULTS.dataDir)) {
-    storeArgs.push('--data-dir', shellQuote(location.dataDir))
+    storeArgs.push(`--${SETTINGS.dataDir.flag}`, shellQuote(location.dataDir))
   }
   const loopback = config.host.includes(':') ? '::1' : '127.0.0.1'
   const reachableUrl = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:')

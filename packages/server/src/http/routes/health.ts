@@ -8,12 +8,11 @@ import { withDeadline } from '../../deadline.js'
 import { ContractError } from '../../errors.js'
 import type { Services } from '../../services.js'
 import { failureLogOf } from '../failure-log.js'
-import { JSON_CONTENT_TYPE, sendContractError } from '../render-error.js'
+import { sendContractError, sendJson } from '../render-error.js'
 
 export function registerHealthRoutes(app: FastifyInstance, services: Services): void {
   app.get('/health/live', async (_request, reply) => {
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-    return '{"status":"ok"}'
+    return sendJson(reply, '{"status":"ok"}')
   })
 
   // Concurrent probes share one ping: a stuck store then holds one pooled connection for
@@ -31,7 +30,6 @@ export function registerHealthRoutes(app: FastifyInstance, services: Services): 
       failureLogOf(request).report(error, 'store does not answer')
       return sendContractError(reply, new ContractError('9000', 'The store does not answer.'), 503)
     }
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-    return '{"status":"ready"}'
+    return sendJson(reply, '{"status":"ready"}')
   })
 }

@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ContractError } from '../../errors.js'
 import type { Services } from '../../services.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 import { authenticateIntrospectionCaller } from './introspection-caller.js'
 
 /** What the body parsers hand the route: the token, or why there is none. */
@@ -60,11 +60,9 @@ export function registerIntrospectRoute(app: FastifyInstance, services: Services
       const token = (request.body as IntrospectionBody | undefined)?.token
       if (token === undefined || token === '') throw new ContractError('3002', TOKEN_REQUIRED)
       const verdict = await tokenVerifier.verify(token)
-      // RFC 7662 §4: introspection answers must not be cached.
-      reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-      if (!verdict.active) return INACTIVE
+      if (!verdict.active) return sendJson(reply, INACTIVE)
       const { sub, exp, iat, jti, iss } = verdict.claims
-      return JSON.stringify({ active: true, sub, exp, iat, jti, iss, token_type: 'Bearer' })
+      return sendJson(reply, JSON.stringify({ active: true, sub, exp, iat, jti, iss, token_type: 'Bearer' }))
     })
   })
 }

@@ -5,11 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../services.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 
 export function registerJwksRoute(app: FastifyInstance, services: Services): void {
   app.get('/.well-known/jwks.json', async (_request, reply) => {
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'public, max-age=300')
-    return services.keys.jwksJson
+    return sendJson(reply, services.keys.jwksJson, { cacheControl: 'public, max-age=300' })
   })
 }

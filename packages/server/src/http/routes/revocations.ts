@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../services.js'
 import type { RevocationEvent } from '../../store/store.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 import { authenticateIntrospectionCaller } from './introspection-caller.js'
 
 export const REVOCATIONS_PAGE_SIZE = 1000
@@ -31,7 +31,6 @@ export function registerRevocationsRoute(app: FastifyInstance, services: Service
     const since = parseCursor((request.query as Record<string, unknown> | undefined)?.since)
     const events = await store.revocationsSince(since, REVOCATIONS_PAGE_SIZE)
     const cursor = events.length > 0 ? events[events.length - 1]!.seq : since
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-    return JSON.stringify({ events: events.map(wireEvent), cursor: String(cursor) })
+    return sendJson(reply, JSON.stringify({ events: events.map(wireEvent), cursor: String(cursor) }))
   })
 }

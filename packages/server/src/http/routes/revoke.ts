@@ -5,12 +5,12 @@
  */
 import { isVerifyError, readBearerToken } from '@bizauth/verify/core'
 import type { FastifyInstance } from 'fastify'
-import { ContractError } from '../../errors.js'
+import { ContractError, TooManyConnectionsError } from '../../errors.js'
 import { revokeTokenById } from '../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, type Services } from '../../services.js'
 import { formatIpAddress } from '../../net/cidr.js'
 import { resolveClientIp } from '../client-ip.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 
 const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>".'
 
@@ -28,12 +28,16 @@ function bearerTokenOf(authorization: string | undefined, maxTokenLength: number
 }
 
 export function registerRevokeRoute(app: FastifyInstance, services: Services): void {
-  const { store, tokenVerifier, revocations, config } = services
+  const { store, tokenVerifier, revocations, limits, config } = services
 
   app.post('/v1/token/revoke', async (request, reply) => {
     const token = bearerTokenOf(request.headers.authorization, tokenVerifier.maxTokenLength)
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
+      // A holder flooding revocations writes to the store each time: it spends the same
+      // per-account budget as its token requests (issue 13 §4).
+      const wait = await limits.takeRequest(verdict.claims.sub, Date.now())
+      if (wait > 0) throw TooManyConnectionsError(wait)
       // The holder revokes its own token: the account is the actor, its address the source.
       const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
       const audit = services.auditWriter({ type: 'account', id: verdict.claims.sub }, clientIp ? formatIpAddress(clientIp) : 'unknown')
@@ -42,7 +46,6 @@ export function registerRevokeRoute(app: FastifyInstance, services: Services): v
       // Already revoked by jti is success (idempotent); anything else is not a token of ours.
       throw new ContractError('3002')
     }
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store')
-    return '{"revoked":true}'
+    return sendJson(reply, '{"revoked":true}')
   })
 }

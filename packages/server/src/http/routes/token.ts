@@ -6,11 +6,11 @@ import type { Services } from '../../services.js'
 import { accessRecordOf } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
-import { JSON_CONTENT_TYPE } from '../render-error.js'
+import { sendJson } from '../render-error.js'
 
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   const { config, authenticator, limits, keys, metrics } = services
-  const issueOptions = { issuer: config.issuer, ttlSeconds: config.tokenTtlSeconds }
+  const issueOptions = { issuer: config.issuer }
 
   app.post('/v1/token', async (request, reply) => {
     try {
@@ -21,18 +21,17 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
     }
   })
 
-  async function issueForRequest(request: FastifyRequest, reply: FastifyReply): Promise<string> {
+  async function issueForRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
     const { account, issuedAt, cached } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
     const access = accessRecordOf(request)
     access.outcome = cached ? 'cache_hit' : 'hash_check'
-    const wait = await limits.takeIssuance(account.id, Date.now())
+    const wait = await limits.takeRequest(account.id, Date.now())
     if (wait > 0) throw TooManyConnectionsError(wait)
     const issued = await issueAccessToken(keys, issueOptions, account.id, issuedAt)
     metrics.tokensIssued.inc()
     access.jti = issued.jti
-    // RFC 6749 §5.1: token responses are never cached.
-    reply.header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').header('pragma', 'no-cache')
-    return JSON.stringify(issued.response)
+    // RFC 6749 §5.1 also asks token responses for the HTTP/1.0 spelling of no-store.
+    return sendJson(reply.header('pragma', 'no-cache'), JSON.stringify(issued.response))
   }
 }

@@ -12,7 +12,7 @@ import {
   type AccountView,
 } from '../../../accounts/administration.js'
 import { PasswordHasher } from '../../../accounts/passwords.js'
-import { ARGON2_SETTINGS, ConfigError, resolveServerConfig } from '../../../config.js'
+import { ConfigError, resolveArgon2 } from '../../../config.js'
 import { ACCOUNT_ROLES, type AccountRole } from '../../../store/store.js'
 import type { CommandContext, OptionSpec, PositionalSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
@@ -80,13 +80,12 @@ export function revokedBefore(validAfter: number): string {
 
 /**
  * The hasher for new passwords, with the argon2id parameters the server is configured with
- * (BIZAUTH_ARGON2_*), so a password set here is not re-hashed at its first use.
+ * (the `argon2.*` settings' environment variables), so a password set here is not re-hashed at
+ * its first use.
  */
 export function passwordHasherFromEnv(context: CommandContext): PasswordHasher {
-  const argon2Env: Record<string, string | undefined> = {}
-  for (const spec of ARGON2_SETTINGS) argon2Env[spec.env] = context.io.env[spec.env]
   try {
-    return new PasswordHasher(resolveServerConfig({}, argon2Env).argon2)
+    return new PasswordHasher(resolveArgon2({}, context.io.env))
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message)
     throw error

@@ -1,19 +1,24 @@
 /**
  * What every CLI command that changes something records in the audit trail (issue 11 §1): the
  * OS user as the actor, the host name as the source, and the trail's seal from
- * BIZAUTH_AUDIT_KEY (environment only: a key in argv would show in `ps`).
+ * BIZAUTH_AUDIT_KEY (the `auditKey` setting: environment only, a key in argv would show in `ps`).
  */
 import { hostname, userInfo } from 'node:os'
+import { ConfigError, readSetting } from '../../../config.js'
 import { createAuditSeal } from '../../../store/audit-chain.js'
 import { AUDIT_ACTIONS, AuditSealMismatchError, type AuditAction, type AuditEvent, type AuditQuery, type AuditSeal, type AuditWriter } from '../../../store/store.js'
 import { formatKst } from '../../../tokens/kst.js'
 import { stringOption, type CommandContext, type OptionSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
 
-export const AUDIT_KEY_ENV = 'BIZAUTH_AUDIT_KEY'
-
+/** The trail's seal, from the `auditKey` setting (environment only, like every secret). */
 export function cliAuditSeal(context: CommandContext): AuditSeal {
-  return createAuditSeal(context.io.env[AUDIT_KEY_ENV])
+  try {
+    return createAuditSeal(readSetting('auditKey', {}, context.io.env))
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message)
+    throw error
+  }
 }
 
 /** The OS user running the command; a container without a passwd entry still has a uid. */

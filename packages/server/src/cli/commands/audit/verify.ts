@@ -7,7 +7,9 @@ import { verifyAuditChain } from '../../../store/audit-chain.js'
 import { defineCommand, printLine, stringOption } from '../../command.js'
 import { CliError } from '../../errors.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { AUDIT_KEY_ENV, cliAuditSeal } from './shared.js'
+import { SETTINGS } from '../../../config.js'
+import { secretNotes } from '../../setting-options.js'
+import { cliAuditSeal } from './shared.js'
 
 const HASH = /^[0-9a-f]{64}$/
 
@@ -18,11 +20,7 @@ export default defineCommand({
     'expect-head': { type: 'string', valueName: 'HASH', description: 'A head hash printed earlier: the chain must still reach it (detects a trail cut short).' },
     ...STORE_OPTIONS,
   },
-  notes: [
-    'Environment only (secrets never go through argv):',
-    `  ${AUDIT_KEY_ENV}`,
-    '      The key the trail is sealed with (HMAC-SHA-256); without it, plain SHA-256.',
-  ],
+  notes: secretNotes([SETTINGS.auditKey], () => 'The key the trail is sealed with; without it, verification uses plain SHA-256.'),
   examples: ['bizauth audit verify', 'bizauth audit verify --expect-head 3f5a…'],
   async run(context) {
     const expectHead = stringOption(context, 'expect-head')

@@ -1,4 +1,5 @@
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { JSON_OPTION } from '../account/shared.js'
 import { PROMOTION_DELAY_SPEC, keyJson, keySettings } from './shared.js'
@@ -13,17 +14,14 @@ export default defineCommand({
     'last token it signed has expired, plus a 300 s clock-skew margin; then removed).',
   options: {
     json: JSON_OPTION,
-    'key-promotion-delay': {
-      type: 'string',
-      valueName: 'N',
+    [PROMOTION_DELAY_SPEC.flag]: {
+      ...settingOption(PROMOTION_DELAY_SPEC),
       description: `${PROMOTION_DELAY_SPEC.description} Used to show when a next key is promoted.`,
-      env: PROMOTION_DELAY_SPEC.env,
-      defaultText: '600',
     },
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const { promotionDelaySeconds } = keySettings(context, { 'key-promotion-delay': stringOption(context, 'key-promotion-delay') })
+    const { promotionDelaySeconds } = keySettings(context, { [PROMOTION_DELAY_SPEC.flag]: stringOption(context, PROMOTION_DELAY_SPEC.flag) })
     const records = await withStore(context, (store) => store.listKeys())
     const keys = records
       .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.createdAt.getTime() - a.createdAt.getTime())

@@ -1,39 +1,33 @@
-import { SECRET_ENV } from '../../../config.js'
+import { SETTINGS } from '../../../config.js'
 import { rotateKey } from '../../../keys/key-ring.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { secretNotes, settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
+import { PROMOTION_DELAY_SPEC, SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
 import { auditedChange, cliAuditWriter } from '../audit/shared.js'
-import { SIGNING_ALG_SPEC, keyEncryptionFor, keySettings } from './shared.js'
 
 export default defineCommand({
   name: 'rotate',
   summary: 'Add a new signing key: published at once, signing after the promotion delay (or --now).',
   description:
     'Adds a "next" key and returns at once. Running servers publish it in their JWKS on their next\n' +
-    'key refresh and make it current after --key-promotion-delay (default 600 s), so verifiers\n' +
+    `key refresh and make it current after --${PROMOTION_DELAY_SPEC.flag} (default ${PROMOTION_DELAY_SPEC.default} s), so verifiers\n` +
     'have fetched it before any token is signed with it. With --now it is current at once and\n' +
-    'running servers sign with it within --key-refresh seconds (default 5); the old key is\n' +
+    `running servers sign with it within --${SETTINGS.keyRefreshSeconds.flag} seconds (default ${SETTINGS.keyRefreshSeconds.default}); the old key is\n` +
     'retired and stays published until its last token has expired.',
   options: {
     now: { type: 'boolean', description: 'Make the new key current at once (verifiers with a cached JWKS refetch on the unknown kid).' },
-    'signing-alg': {
-      type: 'string',
-      valueName: SIGNING_ALG_SPEC.choices!.join('|'),
+    [SIGNING_ALG_SPEC.flag]: {
+      ...settingOption(SIGNING_ALG_SPEC),
       description: 'Algorithm of the new key.',
-      env: SIGNING_ALG_SPEC.env,
       defaultText: "the current key's algorithm, else EdDSA",
     },
     ...STORE_OPTIONS,
   },
-  notes: [
-    'Environment only (secrets never go through argv):',
-    `  ${SECRET_ENV.keyEncryptionKey.env}`,
-    `      ${SECRET_ENV.keyEncryptionKey.description}`,
-    '      Required when the stored keys are encrypted; the new key is encrypted with it.',
-  ],
+  notes: secretNotes([SETTINGS.keyEncryptionKey], () => 'Required when the stored keys are encrypted; the new key is encrypted with it.'),
   examples: ['bizauth keys rotate', 'bizauth keys rotate --now', 'bizauth keys rotate --signing-alg ES256'],
   async run(context) {
-    const { algorithm } = keySettings(context, { 'signing-alg': stringOption(context, 'signing-alg') })
+    const { algorithm } = keySettings(context, { [SIGNING_ALG_SPEC.flag]: stringOption(context, SIGNING_ALG_SPEC.flag) })
     const immediately = booleanOption(context, 'now')
     const audit = cliAuditWriter(context)
     const result = await auditedChange(() =>
@@ -48,7 +42,7 @@ export default defineCommand({
     printLine(context, `kid:       ${result.kid}`)
     printLine(context, `alg:       ${result.alg}`)
     printLine(context, `state:     ${result.promoted ? 'current' : 'next'}`)
-    printLine(context, `encrypted: ${result.encrypted ? 'yes' : `no (set ${SECRET_ENV.keyEncryptionKey.env} to encrypt keys at rest)`}`)
+    printLine(context, `encrypted: ${result.encrypted ? 'yes' : `no (set ${SETTINGS.keyEncryptionKey.env} to encrypt keys at rest)`}`)
     printLine(
       context,
       result.promoted

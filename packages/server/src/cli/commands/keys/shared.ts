@@ -1,17 +1,14 @@
 /**
  * What the keys sub-commands share: the key life-cycle dates an operator wants to see, and the
- * key encryption read from BIZAUTH_KEY_ENCRYPTION_KEY (environment only: never argv).
+ * key encryption read from the environment (the `keyEncryptionKey` setting: never argv).
  */
-import { ConfigError, DEFAULTS, SECRET_ENV, SERVE_SETTINGS, resolveServerConfig } from '../../../config.js'
+import { ConfigError, DEFAULTS, SETTINGS, readSetting } from '../../../config.js'
 import { KeyEncryptionError, createKeyEncryption, isSealed, type KeyEncryption } from '../../../keys/key-encryption.js'
 import { loadKey } from '../../../keys/key-material.js'
 import type { KeyAlgorithm, SigningKeyRecord, Store } from '../../../store/store.js'
-import { CLOCK_SKEW_SECONDS } from '../../../tokens/lifetime.js'
+import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../../../tokens/lifetime.js'
 import type { CommandContext } from '../../command.js'
 import { CliError } from '../../errors.js'
-
-/** A retired key outlives the token lifetime and the clock-skew margin (services.ts). */
-const TOKEN_LIFETIME_SECONDS = DEFAULTS.tokenTtlSeconds
 
 export interface KeyJson {
   kid: string
@@ -22,7 +19,7 @@ export interface KeyJson {
   retiredAt: string | null
   /** next keys: when a running server promotes it (with the promotion delay in effect here). */
   promotesAt: string | null
-  /** retired keys: when it stops being published (the last token it signed has expired, plus skew). */
+  /** retired keys: when it stops being published (the last token it signed has expired, plus skew, as the key ring does). */
   removedAfter: string | null
 }
 
@@ -45,28 +42,28 @@ export function keyJson(key: SigningKeyRecord, promotionDelaySeconds: number): K
 
 /** The settings of `serve` this command honours, resolved the same way (flag, then env, then default). */
 export function keySettings(context: CommandContext, flags: Record<string, string | undefined>): { algorithm: KeyAlgorithm | undefined; promotionDelaySeconds: number } {
-  const names = ['BIZAUTH_SIGNING_ALG', 'BIZAUTH_KEY_PROMOTION_DELAY']
-  const env: Record<string, string | undefined> = {}
-  for (const name of names) env[name] = context.io.env[name]
   try {
-    const config = resolveServerConfig(flags, env)
-    const algorithmGiven = flags['signing-alg'] !== undefined || (env.BIZAUTH_SIGNING_ALG ?? '') !== ''
-    return { algorithm: algorithmGiven ? config.signingAlgorithm : undefined, promotionDelaySeconds: config.keyPromotionDelaySeconds }
+    return {
+      // Given nowhere: the command decides (the current key's algorithm), not the default.
+      algorithm: readSetting(SETTINGS.signingAlgorithm.key, flags, context.io.env),
+      promotionDelaySeconds: readSetting(SETTINGS.keyPromotionDelaySeconds.key, flags, context.io.env) ?? DEFAULTS.keyPromotionDelaySeconds,
+    }
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message)
     throw error
   }
 }
 
-export const SIGNING_ALG_SPEC = SERVE_SETTINGS.find((spec) => spec.key === 'signingAlgorithm')!
-export const PROMOTION_DELAY_SPEC = SERVE_SETTINGS.find((spec) => spec.key === 'keyPromotionDelaySeconds')!
+export const SIGNING_ALG_SPEC = SETTINGS.signingAlgorithm
+export const PROMOTION_DELAY_SPEC = SETTINGS.keyPromotionDelaySeconds
+const KEY_ENCRYPTION_KEY = SETTINGS.keyEncryptionKey
 
 /**
  * The encryption the store's keys need. Refuses to add a plaintext key beside encrypted ones,
  * and proves a given key opens the stored ones before anything is written.
  */
 export async function keyEncryptionFor(context: CommandContext, store: Store): Promise<KeyEncryption> {
-  const secret = context.io.env[SECRET_ENV.keyEncryptionKey.env]
+  const secret = context.io.env[KEY_ENCRYPTION_KEY.env]
   let encryption: KeyEncryption
   try {
     encryption = createKeyEncryption(secret === '' ? undefined : secret)
@@ -76,7 +73,7 @@ export async function keyEncryptionFor(context: CommandContext, store: Store): P
   }
   const sealed = (await store.listKeys()).filter((key) => isSealed(key.privateMaterial))
   if (sealed.length > 0 && !encryption.enabled) {
-    throw new CliError(`the signing keys in the store are encrypted: set ${SECRET_ENV.keyEncryptionKey.env} to the key they were encrypted with (nothing changed)`)
+    throw new CliError(`the signing keys in the store are encrypted: set ${KEY_ENCRYPTION_KEY.env} to the key they were encrypted with (nothing changed)`)
   }
   try {
     if (sealed[0]) await loadKey(sealed[0], encryption)
