@@ -3,9 +3,8 @@
  * request: one pino line with the request id, method, path, status, contract code, account id,
  * client IP, latency, whether the credential cache answered, and the jti issued.
  *
- * Never the password, the Authorization header or a token: the account id is the only part of
- * the Basic header read here, and only when it has the shape of an account id (so no stray
- * secret typed into the id field, and nothing that could forge a log line, is written).
+ * Never the password, the Authorization header or a token: routes that parse Basic credentials
+ * hand over the account id alone (`noteCaller`), and only when it has an account id's shape.
  *
  * Routes add what only they know through `accessRecordOf(request)`; everything else is read
  * from the request and the reply here, once.
@@ -15,8 +14,8 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isValidAccountId } from '../accounts/account-id.js'
 import type { Metrics, RequestOutcome } from '../metrics.js'
-import { formatIpAddress, type Cidr } from '../net/cidr.js'
-import { parseBasicCredentials } from './basic-auth.js'
+import type { PasswordCredentials } from '../accounts/authenticate.js'
+import { formatIpAddress, type Cidr, type IpAddress } from '../net/cidr.js'
 import { resolveClientIp } from './client-ip.js'
 
 /** What a route learned that the access line reports. */
@@ -27,6 +26,19 @@ export interface AccessRecord {
   jti?: string
   /** The contract code of an error answer, read from its body. */
   code?: string
+  /** The account id of the Basic header, when the route parsed one. */
+  account?: string
+  /** The client address the route resolved (else resolved here). */
+  ip?: IpAddress
+}
+
+/** What a route that parsed Basic credentials and resolved the address tells the access line. */
+export function noteCaller(request: FastifyRequest, credentials: PasswordCredentials | undefined, ip: IpAddress | undefined): AccessRecord {
+  const record = accessRecordOf(request)
+  // Only an id of the right shape: no stray secret typed into the id field, nothing that forges a line.
+  if (credentials !== undefined && isValidAccountId(credentials.account)) record.account = credentials.account
+  record.ip = ip
+  return record
 }
 
 const records = new WeakMap<FastifyRequest, AccessRecord>()
@@ -89,8 +101,7 @@ export function registerAccessLog(app: FastifyInstance, options: AccessLogOption
       metrics.observeRequest(measured, code, outcome, milliseconds / 1000)
     }
     if (!enabled) return
-    const account = parseBasicCredentials(request.headers.authorization)?.account
-    const ip = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxy)
+    const ip = 'ip' in record ? record.ip : resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxy)
     request.server.log.info(
       {
         reqId: request.id,
@@ -98,7 +109,7 @@ export function registerAccessLog(app: FastifyInstance, options: AccessLogOption
         path: pathOf(request.url),
         status,
         code,
-        account: account !== undefined && isValidAccountId(account) ? account : undefined,
+        account: record.account,
         ip: ip ? formatIpAddress(ip) : undefined,
         ms: Math.round(milliseconds * 1000) / 1000,
         cacheHit: record.outcome === undefined ? undefined : record.outcome === 'cache_hit',

@@ -9,7 +9,7 @@ import type { Authenticator } from '../../accounts/authenticate.js'
 import { ContractError } from '../../errors.js'
 import type { Cidr } from '../../net/cidr.js'
 import type { Account } from '../../store/store.js'
-import { accessRecordOf } from '../access-log.js'
+import { noteCaller } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 
@@ -21,11 +21,13 @@ export async function authenticateIntrospectionCaller(
   trustProxy: readonly Cidr[],
 ): Promise<Account> {
   const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxy)
+  const credentials = parseBasicCredentials(request.headers.authorization)
+  const access = noteCaller(request, credentials, clientIp)
   let account: Account
   try {
     let cached: boolean
-    ;({ account, cached } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp))
-    accessRecordOf(request).outcome = cached ? 'cache_hit' : 'hash_check'
+    ;({ account, cached } = await authenticator.authenticate(credentials, clientIp))
+    access.outcome = cached ? 'cache_hit' : 'hash_check'
   } catch (error) {
     if (error instanceof ContractError && error.code !== '3008') throw new ContractError('3005', CALLER_REJECTED)
     throw error

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ContractError, TooManyConnectionsError } from '../../errors.js'
 import { issueAccessToken } from '../../tokens/issue-token.js'
 import type { Services } from '../../services.js'
-import { accessRecordOf } from '../access-log.js'
+import { noteCaller } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
 import { sendJson } from '../render-error.js'
@@ -23,8 +23,9 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
 
   async function issueForRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
-    const { account, issuedAt, cached } = await authenticator.authenticate(parseBasicCredentials(request.headers.authorization), clientIp)
-    const access = accessRecordOf(request)
+    const credentials = parseBasicCredentials(request.headers.authorization)
+    const access = noteCaller(request, credentials, clientIp)
+    const { account, issuedAt, cached } = await authenticator.authenticate(credentials, clientIp)
     access.outcome = cached ? 'cache_hit' : 'hash_check'
     const wait = await limits.takeRequest(account.id, Date.now())
     if (wait > 0) throw TooManyConnectionsError(wait)
