@@ -57,16 +57,23 @@ describe('another process holds the SQLite write lock (issue 13 §4)', () => {
 
     const loop = monitorEventLoopDelay({ resolution: 10 })
     loop.enable()
-    const [revoked, accountChange, lives, tokens, introspected] = await Promise.all([
-      revoke(token),
-      t.store.setStatus('demo', 'suspended').then(
-        () => 'committed',
-        (error: unknown) => (error as { code?: string }).code,
-      ),
-      Promise.all(Array.from({ length: 50 }, () => t.app.inject({ method: 'GET', url: '/health/live' }))),
-      Promise.all(Array.from({ length: 20 }, () => t.token(basic('demo', 'demo-pw')))),
-      introspect(token),
-    ])
+    // The two writes retry in the background while the loop serves one request after another:
+    // what the delay then measures is whether anything blocked it (SQLite's own busy wait
+    // would, for the whole busy timeout), not the CPU cost of a burst of requests at once.
+    const pendingRevoke = revoke(token)
+    const pendingChange = t.store.setStatus('demo', 'suspended').then(
+      () => 'committed',
+      (error: unknown) => (error as { code?: string }).code,
+    )
+    const lives = []
+    const tokens = []
+    let introspected: Awaited<ReturnType<typeof introspect>> | undefined
+    for (let i = 0; i < 20; i++) {
+      lives.push(await t.app.inject({ method: 'GET', url: '/health/live' }))
+      if (i % 2 === 0) tokens.push(await t.token(basic('demo', 'demo-pw')))
+      if (i === 10) introspected = await introspect(token)
+    }
+    const [revoked, accountChange] = await Promise.all([pendingRevoke, pendingChange])
     loop.disable()
 
     assert.equal(answerCode(revoked), '9000')
@@ -74,8 +81,8 @@ describe('another process holds the SQLite write lock (issue 13 §4)', () => {
     assert.equal(accountChange, 'SQLITE_BUSY', 'the account change failed: the lock was never granted')
     assert.deepEqual(new Set(lives.map((response) => response.statusCode)), new Set([200]))
     assert.deepEqual(new Set(tokens.map(answerCode)), new Set(['200']), 'tokens for an existing account are issued from WAL reads')
-    assert.equal(introspected.statusCode, 200)
-    assert.equal((JSON.parse(introspected.body) as { active: boolean }).active, true)
+    assert.equal(introspected?.statusCode, 200)
+    assert.equal((JSON.parse(introspected!.body) as { active: boolean }).active, true)
     const maxDelayMs = loop.max / 1e6
     assert.ok(maxDelayMs < MAX_LOOP_DELAY_MS, `event loop blocked for ${maxDelayMs.toFixed(1)} ms`)
 
