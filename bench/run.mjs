@@ -30,6 +30,7 @@ import { TOKEN_SCENARIOS, runTokenBench } from './token.mjs'
 const EXTRA_BENCHES = [
   { name: 'verify', file: 'verify.mjs', exportName: 'runVerifyBench', options: (seconds) => ({ seconds }) },
   { name: 'introspect', file: 'introspect.mjs', exportName: 'runIntrospectBench', options: (seconds) => ({ seconds, connections: 50 }) },
+  { name: 'scale', file: 'scale.mjs', exportName: 'runScaleBench', options: (seconds) => ({ seconds }) },
 ]
 const ALL = [...TOKEN_SCENARIOS, ...EXTRA_BENCHES.map((bench) => bench.name)]
 
