@@ -32,6 +32,7 @@ const EXTRA_BENCHES = [
   { name: 'verify', file: 'verify.mjs', exportName: 'runVerifyBench', options: (seconds) => ({ seconds }) },
   { name: 'introspect', file: 'introspect.mjs', exportName: 'runIntrospectBench', options: (seconds) => ({ seconds, connections: 50 }) },
   { name: 'accesslog', file: 'access-log.mjs', exportName: 'runAccessLogBench', options: (seconds) => ({ seconds }) },
+  { name: 'scale', file: 'scale.mjs', exportName: 'runScaleBench', options: (seconds) => ({ seconds }) },
 ]
 const ALL = [...TOKEN_SCENARIOS, ...EXTRA_BENCHES.map((bench) => bench.name)]
 

@@ -71,6 +71,9 @@ export interface ServerConfig {
   readinessTimeoutMs: number
   /** Longest a graceful stop waits for requests and the store before the process exits anyway. */
   shutdownGraceMs: number
+  // --- password policy (issue 12 §3; accounts/password-policy.ts) ---
+  passwordMinLength: number
+  passwordMinClasses: number
 }
 
 export type Argon2Params = ServerConfig['argon2']
@@ -166,6 +169,8 @@ const TABLE = {
   databaseConnectTimeoutMs: { flag: 'database-connect-timeout', env: 'BIZAUTH_DATABASE_CONNECT_TIMEOUT', kind: 'integer', default: 2000, min: 1, valueName: 'MS', commands: 'store', description: 'PostgreSQL: milliseconds to wait for a pooled connection or for a new one to connect.' },
   databaseStatementTimeoutMs: { flag: 'database-statement-timeout', env: 'BIZAUTH_DATABASE_STATEMENT_TIMEOUT', kind: 'integer', default: 5000, min: 1, valueName: 'MS', commands: 'store', description: 'PostgreSQL: longest statement in milliseconds, enforced by the server and by the client (a stalled connection is then discarded).' },
   databaseKeepaliveMs: { flag: 'database-keepalive', env: 'BIZAUTH_DATABASE_KEEPALIVE', kind: 'integer', default: 10_000, min: 0, valueName: 'MS', commands: 'store', description: 'PostgreSQL: milliseconds of idle before the first TCP keepalive probe (0: keepalive off).' },
+  passwordMinLength: { flag: 'password-min-length', env: 'BIZAUTH_PASSWORD_MIN_LENGTH', kind: 'integer', default: 10, min: 1, max: 128, commands: 'store', description: 'Fewest characters of a password an operator sets (generated ones always comply).' },
+  passwordMinClasses: { flag: 'password-min-classes', env: 'BIZAUTH_PASSWORD_MIN_CLASSES', kind: 'integer', default: 2, min: 1, max: 3, commands: 'store', description: 'Fewest classes of letters, digits and symbols in a password an operator sets.' },
   sqliteBusyTimeoutMs: { flag: 'sqlite-busy-timeout', env: 'BIZAUTH_SQLITE_BUSY_TIMEOUT', kind: 'integer', default: 5000, min: 0, valueName: 'MS', commands: 'store', description: "SQLite: milliseconds a write retries another process's write lock (without blocking the server) before it fails." },
 } as const satisfies Table
 

@@ -154,7 +154,7 @@ describe('bizauth serve: every limit is a flag and an environment variable', () 
 
   it('applies them when given as an environment variable and as a flag (real process, real socket)', { timeout: 60_000 }, async (context) => {
     const dataDir = await useTempDir(context)
-    await bizauthOk(['account', 'create', 'acme', '--allow-ip', '127.0.0.1', '--password-stdin', '--data-dir', dataDir], { input: 'right\n' })
+    await bizauthOk(['account', 'create', 'acme', '--allow-ip', '127.0.0.1', '--password-stdin', '--data-dir', dataDir], { input: 'right-password-1\n' })
     const server = await serve(['--data-dir', dataDir, '--port', '0', '--uniform-auth-errors', '--lockout-threshold', '0'], { env: { BIZAUTH_IP_FAILURE_LIMIT: '2' } })
     context.after(() => server.kill('SIGKILL').then(() => undefined))
     const post = async (authorization: string) => {
@@ -163,7 +163,7 @@ describe('bizauth serve: every limit is a flag and an environment variable', () 
     }
     assert.equal((await post(basic('nobody', 'x'))).body.code, '3001', '--uniform-auth-errors')
     assert.equal((await post(basic('acme', 'wrong'))).body.code, '3001')
-    const blocked = await post(basic('acme', 'right'))
+    const blocked = await post(basic('acme', 'right-password-1'))
     assert.equal(blocked.body.code, '3008', 'BIZAUTH_IP_FAILURE_LIMIT=2')
     assert.match(String(blocked.retryAfter), /^\d+$/)
   })

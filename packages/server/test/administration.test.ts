@@ -14,9 +14,8 @@ import {
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../src/tokens/lifetime.js'
 import { AccountExistsError, AccountMissingError, type Store } from '../src/store/store.js'
-import { createAuditSeal } from '../src/store/audit-chain.js'
 import { FAST_ARGON2 } from './helpers/app.js'
-import { STORE_DIALECTS } from './helpers/stores.js'
+import { STORE_DIALECTS, TEST_AUDIT } from './helpers/stores.js'
 
 const hasher = new PasswordHasher(FAST_ARGON2)
 
@@ -24,8 +23,7 @@ for (const dialect of STORE_DIALECTS) {
   describe(`account administration on ${dialect.name}`, { skip: await dialect.skip() }, () => {
     async function setUp(t: TestContext, now?: () => number): Promise<{ store: Store; admin: AccountAdministration }> {
       const store = await dialect.open(t)
-      const audit = { context: { actor: { type: 'cli' as const, id: 'test' }, source: 'test' }, seal: createAuditSeal(undefined) }
-      return { store, admin: new AccountAdministration({ store, hasher, audit, ...(now ? { now } : {}) }) }
+      return { store, admin: new AccountAdministration({ store, hasher, audit: TEST_AUDIT, ...(now ? { now } : {}) }) }
     }
 
     it('creates with canonical IPs and known roles, and generates a password only when none is given', async (t) => {

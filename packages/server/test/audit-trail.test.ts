@@ -318,7 +318,7 @@ for (const dialect of dialects) {
         stores.map(async (store, writerIndex) => {
           const administration = new AccountAdministration({ store, hasher, audit: writer(`writer-${writerIndex}`) })
           for (let i = 0; i < perWriter; i++) {
-            await administration.create({ id: `w${writerIndex}-${i}`, password: 'pw', allowedIps: ['10.0.0.1'] })
+            await administration.create({ id: `w${writerIndex}-${i}`, password: 'writer-password-1', allowedIps: ['10.0.0.1'] })
           }
         }),
       )

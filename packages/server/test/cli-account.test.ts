@@ -107,7 +107,7 @@ describe('bizauth account (SQLite)', () => {
   it('BIZAUTH_ARGON2_* parameters apply to the hashes the CLI writes', async (t) => {
     const where = await sqliteStore(t)
     const result = await runCli(['account', 'create', 'acme', '--password-stdin', ...where.args], {
-      input: 'pw-123456\n',
+      input: 'pw-1234567\n',
       env: { BIZAUTH_ARGON2_MEMORY: '4096', BIZAUTH_ARGON2_TIME: '3' },
     })
     assertSucceeded(result)
@@ -117,7 +117,7 @@ describe('bizauth account (SQLite)', () => {
 
   it('show --json and list --json print exactly the stable fields; text output never shows the hash', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'beta', '--allow-ip', '203.0.113.0/24', '--password-stdin'], 'pw-beta-1\n'))
+    assertSucceeded(await account(where, ['create', 'beta', '--allow-ip', '203.0.113.0/24', '--password-stdin'], 'pw-beta-12\n'))
     assertSucceeded(await account(where, ['create', 'alpha', '--password-stdin'], 'pw-alpha-1\n'))
 
     const shown = await account(where, ['show', 'beta', '--json'])
@@ -147,7 +147,7 @@ describe('bizauth account (SQLite)', () => {
     assert.match(table.stdout, /^beta +active +203\.0\.113\.0\/24 /m)
 
     const hashes = await inspect(where, async (store) => (await store.listAccounts()).map((a) => a.passwordHash))
-    assertNoSecret([shown, listed, text, table], ['pw-beta-1', 'pw-alpha-1', ...hashes])
+    assertNoSecret([shown, listed, text, table], ['pw-beta-12', 'pw-alpha-1', ...hashes])
   })
 
   it('list on an empty store says how to create an account; --json prints []', async (t) => {
@@ -192,7 +192,7 @@ describe('bizauth account (SQLite)', () => {
 
   it('suspend revokes earlier tokens; resume reactivates without moving the revocation', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-123456\n'))
+    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-1234567\n'))
     const start = nowSeconds()
     const suspended = await account(where, ['suspend', 'acme'])
     assertSucceeded(suspended)
@@ -211,7 +211,7 @@ describe('bizauth account (SQLite)', () => {
 
   it('allow-ip and deny-ip keep canonical ranges; denying an absent range fails and changes nothing', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'acme', '--allow-ip', '10.0.0.0/24', '--password-stdin'], 'pw-123456\n'))
+    assertSucceeded(await account(where, ['create', 'acme', '--allow-ip', '10.0.0.0/24', '--password-stdin'], 'pw-1234567\n'))
     const allowed = await account(where, ['allow-ip', 'acme', '2001:DB8:0:0::1'])
     assertSucceeded(allowed)
     assert.equal(allowed.stdout, 'allowed 2001:db8::1/128 for acme (allowed IPs: 10.0.0.0/24, 2001:db8::1/128)\n')
@@ -230,7 +230,7 @@ describe('bizauth account (SQLite)', () => {
 
   it('grant and revoke-role change roles; an unknown role is refused', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-123456\n'))
+    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-1234567\n'))
     assertSucceeded(await account(where, ['grant', 'acme', 'introspect']))
     assertSucceeded(await account(where, ['grant', 'acme', 'introspect']))
     assert.deepEqual((await inspect(where, (store) => store.getAccount('acme')))!.roles, ['introspect'])
@@ -238,13 +238,13 @@ describe('bizauth account (SQLite)', () => {
     assertSucceeded(await account(where, ['revoke-role', 'acme', 'introspect']))
     assert.deepEqual((await inspect(where, (store) => store.getAccount('acme')))!.roles, [])
     assertSucceeded(await account(where, ['revoke-role', 'acme', 'introspect']))
-    assertFailed(await account(where, ['create', 'other', '--role', 'root', '--password-stdin'], 'pw-123456\n'), /unknown role "root"/)
+    assertFailed(await account(where, ['create', 'other', '--role', 'root', '--password-stdin'], 'pw-1234567\n'), /unknown role "root"/)
     assert.equal(await inspect(where, (store) => store.getAccount('other')), undefined)
   })
 
   it('revoke-tokens sets the next whole second and a feed event kept past the last token', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-123456\n'))
+    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-1234567\n'))
     const start = nowSeconds()
     const revoked = await account(where, ['revoke-tokens', 'acme'])
     assertSucceeded(revoked)
@@ -261,7 +261,7 @@ describe('bizauth account (SQLite)', () => {
 
   it('delete removes the account; deleting again fails', async (t) => {
     const where = await sqliteStore(t)
-    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-123456\n'))
+    assertSucceeded(await account(where, ['create', 'acme', '--password-stdin'], 'pw-1234567\n'))
     const deleted = await account(where, ['delete', 'acme'])
     assertSucceeded(deleted)
     assert.equal(deleted.stdout, 'deleted acme\n')
@@ -285,7 +285,7 @@ describe('bizauth account (SQLite)', () => {
       ['revoke-tokens', 'ghost'],
     ]
     for (const args of commands) {
-      const result = await account(where, args, 'pw-123456\n')
+      const result = await account(where, args, 'pw-1234567\n')
       assertFailed(result, /^bizauth: account "ghost" does not exist/)
       assert.equal(result.stdout, '', args.join(' '))
     }
@@ -304,13 +304,13 @@ describe('bizauth account (SQLite)', () => {
   it('an id of the wrong shape or a bad CIDR is refused before anything is written', async (t) => {
     const where = await sqliteStore(t)
     for (const id of ['has space', 'a'.repeat(65), 'caf\u00e9', 'semi;colon', '']) {
-      const result = await account(where, ['create', id, '--password-stdin'], 'pw-123456\n')
+      const result = await account(where, ['create', id, '--password-stdin'], 'pw-1234567\n')
       assertFailed(result, /^bizauth: invalid account id ".*": use 1-64 characters of A-Z a-z 0-9 \. _ @ -$/)
       assertFailed(await account(where, ['show', id]), /invalid account id/)
     }
-    assertSucceeded(await account(where, ['create', 'a'.repeat(64), '--password-stdin'], 'pw-123456\n'))
-    assertSucceeded(await account(where, ['create', 'Ops.Team_1@example-corp', '--password-stdin'], 'pw-123456\n'))
-    assertFailed(await account(where, ['create', 'acme', '--allow-ip', '300.1.1.1', '--password-stdin'], 'pw-123456\n'), /"300\.1\.1\.1" is not an IP address or CIDR range/)
+    assertSucceeded(await account(where, ['create', 'a'.repeat(64), '--password-stdin'], 'pw-1234567\n'))
+    assertSucceeded(await account(where, ['create', 'Ops.Team_1@example-corp', '--password-stdin'], 'pw-1234567\n'))
+    assertFailed(await account(where, ['create', 'acme', '--allow-ip', '300.1.1.1', '--password-stdin'], 'pw-1234567\n'), /"300\.1\.1\.1" is not an IP address or CIDR range/)
     assert.equal(await inspect(where, (store) => store.getAccount('acme')), undefined)
     assert.equal(await inspect(where, (store) => store.countAccounts()), 2)
   })

@@ -203,7 +203,7 @@ describe('bizauth migrate and the store location', () => {
     const root = await useTempDir(t)
     const fromEnv = join(root, 'env')
     const fromFlag = join(root, 'flag')
-    const created = await runCli(['account', 'create', 'acme', '--password-stdin'], { env: { BIZAUTH_DATA_DIR: fromEnv }, input: 'pw-123456\n' })
+    const created = await runCli(['account', 'create', 'acme', '--password-stdin'], { env: { BIZAUTH_DATA_DIR: fromEnv }, input: 'pw-1234567\n' })
     assert.equal(created.code, 0, created.stderr)
     const listedFromEnvDir = await runCli(['account', 'list', '--json', '--data-dir', fromEnv])
     assert.deepEqual((JSON.parse(listedFromEnvDir.stdout) as Array<{ id: string }>).map((a) => a.id), ['acme'])

@@ -61,11 +61,11 @@ describe('nothing lost when bizauth serve is killed (SIGKILL) mid-load', () => {
       for (let i = 0; i < ACCOUNTS; i++) {
         const record: AccountRecord = { id: `crash${i}`, created: false, candidates: [] }
         accounts.push(record)
-        const created = await bizauth(['account', 'create', record.id, '--allow-ip', '127.0.0.1', '--password-stdin', ...store], { input: `first-${i}\n` })
+        const created = await bizauth(['account', 'create', record.id, '--allow-ip', '127.0.0.1', '--password-stdin', ...store], { input: `first-pw-${i}\n` })
         operationsDone++
         if (created.code !== 0) continue
         record.created = true
-        record.candidates = [`first-${i}`]
+        record.candidates = [`first-pw-${i}`]
         for (const round of [1, 2]) {
           const password = `changed-${i}-${round}`
           const changed = await bizauth(['account', 'set-password', record.id, '--password-stdin', ...store], { input: `${password}\n` })
@@ -129,7 +129,7 @@ describe('nothing lost when bizauth serve is killed (SIGKILL) mid-load', () => {
       )
       if (record.candidates.length === 1) assert.equal(answers[0], 200, `${record.id} with its last confirmed password`)
       else assert.ok(answers.includes(200), `${record.id} with one of ${record.candidates.length} possible passwords`)
-      const stale = `first-${record.id.slice('crash'.length)}`
+      const stale = `first-pw-${record.id.slice('crash'.length)}`
       if (!record.candidates.includes(stale)) {
         const old = await fetch(`${final.url}/v1/token`, { method: 'POST', headers: { authorization: basic(record.id, stale) } })
         assert.equal(old.status, 400, `${record.id}: a replaced password no longer works`)

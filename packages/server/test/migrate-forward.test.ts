@@ -26,7 +26,7 @@ import { useTempDir } from './helpers/tmp.js'
 
 const FIXTURES = new URL('../../test/fixtures/', import.meta.url)
 const RELEASED_MIGRATION = '0001_initial_schema'
-const MIGRATIONS_SINCE = ['0002_drop_settings_add_lockout_generation', '0003_audit_trail']
+const MIGRATIONS_SINCE = ['0002_drop_settings_add_lockout_generation', '0003_audit_trail', '0005_previous_password']
 /** The argon2id parameters the fixture's hashes carry, so the server does not re-hash them in the background. */
 const FIXTURE_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
 const FIXTURE_PASSWORD = 'old-release-password'
@@ -227,8 +227,8 @@ for (const dialect of dialects) {
       assert.deepEqual(untouched, untouchedBefore, 'keys, revoked tokens and revocation events are as they were')
       assert.deepEqual(
         accounts,
-        accountsBefore!.map((row) => ({ ...row, lockout_generation: 0 })),
-        'every account is as it was, with lockout_generation 0',
+        accountsBefore!.map((row) => ({ ...row, lockout_generation: 0, previous_password_hash: null, previous_password_until: null })),
+        'every account is as it was, with lockout_generation 0 and no previous password',
       )
       assert.deepEqual(migrations!.slice(0, migrationsBefore!.length), migrationsBefore, 'the 0001 record is kept')
       assert.deepEqual(

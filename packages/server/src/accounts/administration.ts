@@ -35,13 +35,15 @@ import {
 } from '../store/store.js'
 import { ACCOUNT_REVOCATION_RETENTION_SECONDS } from '../tokens/lifetime.js'
 import { isValidAccountId } from './account-id.js'
+import { exportAccounts, importAccounts, type ExportedAccount, type ImportOptions, type ImportReport } from './import.js'
+import { DEFAULT_PASSWORD_POLICY, passwordShortcomings, type PasswordPolicy } from './password-policy.js'
 import { generatePassword, type PasswordHasher } from './passwords.js'
 
 /** A value an operator gave that no account may hold; `field` names it for the caller's message. */
 export class AccountInputError extends Error {
   override readonly name = 'AccountInputError'
   constructor(
-    readonly field: 'id' | 'allowed_ips' | 'roles' | 'status' | 'password',
+    readonly field: 'id' | 'allowed_ips' | 'roles' | 'status' | 'password' | 'keep_previous_for',
     message: string,
   ) {
     super(message)
@@ -73,10 +75,12 @@ export interface AccountView {
   version: number
   createdAt: Date
   updatedAt: Date
+  /** During a password rotation: until when the previous password still works. */
+  previousPasswordValidUntil: Date | undefined
 }
 
 /** Non-secret fields whose before/after a change reports. A password change reports only that it changed. */
-export type ChangedField = 'status' | 'allowed_ips' | 'roles' | 'tokens_valid_after' | 'password' | 'lockout'
+export type ChangedField = 'status' | 'allowed_ips' | 'roles' | 'tokens_valid_after' | 'password' | 'lockout' | 'previous_password_until'
 
 export interface AccountChange {
   action: AccountAction
@@ -100,7 +104,17 @@ export interface AdministrationDeps {
   hasher: Pick<PasswordHasher, 'hash'>
   /** Who makes the changes (the CLI's OS user, an admin account) and the trail's seal. */
   audit: AuditWriter
+  /** What a given password must meet (default: 10 characters of two classes). */
+  passwordPolicy?: PasswordPolicy
   now?: () => number
+}
+
+/** The longest overlap of two passwords during a rotation (issue 12 §2). */
+export const MAX_KEEP_PREVIOUS_SECONDS = 7 * 24 * 60 * 60
+
+export interface SetPasswordOptions {
+  /** The password being replaced keeps working this long (1 s to 7 days), and earlier tokens stay valid. */
+  keepPreviousForSeconds?: number
 }
 
 /**
@@ -124,6 +138,7 @@ export function accountView(account: Account): AccountView {
     version: account.version,
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
+    previousPasswordValidUntil: account.previousPassword?.validUntil,
   }
 }
 
@@ -185,7 +200,8 @@ export class AccountAdministration {
     const id = validAccountId(input.id)
     const allowedIps = [...new Set((input.allowedIps ?? []).map(canonicalAllowedIp))]
     const roles = [...new Set((input.roles ?? []).map(validRole))]
-    const generatedPassword = input.password === undefined ? generatePassword() : undefined
+    if (input.password !== undefined) this.#requireCompliant(input.password)
+    const generatedPassword = input.password === undefined ? generatePassword(this.#policy) : undefined
     const passwordHash = await this.#deps.hasher.hash(input.password ?? generatedPassword!)
     const change = await this.#deps.store.transaction(async (tx) => {
       // A predecessor under the same id may have been deleted a moment ago, its revocation still
@@ -197,13 +213,69 @@ export class AccountAdministration {
     return { ...change, generatedPassword }
   }
 
-  /** Sets (or generates) a password; earlier tokens are revoked and a lockout is cleared. */
-  async setPassword(id: string, password: string | undefined): Promise<CreatedAccount> {
+  /**
+   * Sets (or generates) a password; a lockout is cleared. Earlier tokens are revoked, unless the
+   * previous password is kept for a while (`keepPreviousForSeconds`): a rotation without
+   * downtime, where both passwords and the tokens issued so far stay valid.
+   */
+  async setPassword(id: string, password: string | undefined, options: SetPasswordOptions = {}): Promise<CreatedAccount> {
     validAccountId(id)
-    const generatedPassword = password === undefined ? generatePassword() : undefined
+    const keepPreviousUntil = this.#keepPreviousUntil(options.keepPreviousForSeconds)
+    if (password !== undefined) this.#requireCompliant(password)
+    const generatedPassword = password === undefined ? generatePassword(this.#policy) : undefined
     const passwordHash = await this.#deps.hasher.hash(password ?? generatedPassword!)
-    const change = await this.#change(id, 'account.set_password', (tx, revoke) => tx.setPasswordHash(id, passwordHash, { revoke, clearLockout: true }), { revokes: true })
+    const change = await this.#change(
+      id,
+      'account.set_password',
+      (tx, revoke) => tx.setPasswordHash(id, passwordHash, keepPreviousUntil === undefined ? { revoke, clearLockout: true } : { keepPreviousUntil, clearLockout: true }),
+      { revokes: keepPreviousUntil === undefined },
+    )
     return { ...change, generatedPassword }
+  }
+
+  /** Ends a rotation early: the previous password stops working on every instance at once. */
+  dropPreviousPassword(id: string): Promise<AccountChange> {
+    return this.#change(id, 'account.drop_previous_password', (tx) => tx.dropPreviousPassword(id))
+  }
+
+  /** Bulk import of JSON lines with their existing hashes, all or nothing (accounts/import.ts). */
+  importAccounts(lines: AsyncIterable<string>, options: ImportOptions): Promise<ImportReport> {
+    const { context, seal } = this.#deps.audit
+    // One event for the whole import, in its transaction: who imported how many accounts, and a
+    // digest of exactly which, so an auditor can check it against the file.
+    return importAccounts(this.#deps.store, lines, {
+      ...options,
+      record: (tx, report, idsSha256) =>
+        tx
+          .appendAuditEvent(
+            { ...context, action: 'account.import', target: 'import', changes: { created: [0, report.created], updated: [0, report.updated], ids_sha256: [null, idsSha256] } },
+            seal,
+          )
+          .then(() => undefined),
+    })
+  }
+
+  /** Every account as an import line, streamed a page at a time (accounts/import.ts). */
+  exportAccounts(options: { includeHashes: boolean }): AsyncGenerator<ExportedAccount> {
+    return exportAccounts(this.#deps.store, options)
+  }
+
+  get #policy(): PasswordPolicy {
+    return this.#deps.passwordPolicy ?? DEFAULT_PASSWORD_POLICY
+  }
+
+  /** The password policy, for every password an operator gives (issue 12 §3). */
+  #requireCompliant(password: string): void {
+    const shortcomings = passwordShortcomings(this.#policy, password)
+    if (shortcomings.length > 0) throw new AccountInputError('password', `the password is too weak: ${shortcomings.join('; ')}`)
+  }
+
+  #keepPreviousUntil(seconds: number | undefined): number | undefined {
+    if (seconds === undefined) return undefined
+    if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_KEEP_PREVIOUS_SECONDS) {
+      throw new AccountInputError('keep_previous_for', `the previous password may be kept from 1 second to 7 days (${MAX_KEEP_PREVIOUS_SECONDS} s)`)
+    }
+    return this.#now() + seconds * 1000
   }
 
   /** Token requests get 3009 and every earlier token is revoked. */
@@ -322,6 +394,7 @@ function describe(action: AccountAction, before: Account | undefined, after: Acc
   compare('roles', (a) => a.roles)
   compare('tokens_valid_after', (a) => a.tokensValidAfter)
   compare('lockout', (a) => a.lockoutGeneration)
+  compare('previous_password_until', (a) => a.previousPassword?.validUntil.toISOString())
   if (before && after && before.passwordHash !== after.passwordHash) changes.password = [false, true]
   return {
     action,

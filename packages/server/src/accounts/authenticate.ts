@@ -37,7 +37,7 @@ import { lockoutKey, type Limits } from '../limits/limits.js'
 import { isValidAccountId } from './account-id.js'
 import type { CredentialCache } from './credential-cache.js'
 import { HashQueueFullError } from './hash-queue.js'
-import type { PasswordHasher } from './passwords.js'
+import { acceptedPasswordHashes, type PasswordHasher } from './passwords.js'
 
 /** An account id and password as the client sent them (RFC 7617 for the token route). */
 export interface PasswordCredentials {
@@ -68,6 +68,12 @@ export interface AuthenticatorDeps {
   dummyHash: string
   uniformAuthErrors: boolean
   onUpgradeError?: (error: unknown) => void
+}
+
+/** A right password: the stored hash it matched, and whether the cache knew it or a check ran. */
+interface PasswordMatch {
+  via: 'cache' | 'check'
+  passwordHash: string
 }
 
 /** A re-read that keeps finding a changed account gives up after this many rounds. */
@@ -139,7 +145,7 @@ export class Authenticator {
     const hashed = await this.#checkPassword(account, password, budget, now)
     if (hashed === false) throw uniformAuthErrors ? InvalidBasicCredentialsError() : WrongPasswordError()
 
-    if (hashed === 'checked' && round < MAX_STATE_CHECKS) {
+    if (hashed.via === 'check' && round < MAX_STATE_CHECKS) {
       // The check may have waited for the hash queue while an operator changed the account:
       // read it again and decide on what is stored now. `issuedAt` stays that of the first read,
       // so a revocation committed meanwhile still reaches the token.
@@ -148,18 +154,22 @@ export class Authenticator {
       if (fresh.version !== account.version) {
         const refusal = this.#allowListRefusal(fresh, clientIp)
         if (refusal) throw uniformAuthErrors ? InvalidBasicCredentialsError() : refusal
-        // The password was verified against this very hash: no second argon2id run for it.
-        if (fresh.passwordHash === account.passwordHash) cache.remember(cache.fingerprint(fresh.id, password), fresh, now)
+        // The password was verified against a hash the account still accepts: no second argon2id run for it.
+        if (acceptedPasswordHashes(fresh, now).includes(hashed.passwordHash)) {
+          cache.remember(cache.fingerprint(fresh.id, password), { id: fresh.id, version: fresh.version, passwordHash: hashed.passwordHash }, now)
+        }
         return this.#checkAccount(fresh, password, clientIp, budget, now, issuedAt, round + 1)
       }
     }
     if (account.status === 'suspended') throw AccountSuspendedError()
-    return { account, issuedAt, cached: hashed === 'cached' }
+    return { account, issuedAt, cached: hashed.via === 'cache' }
   }
 
   /**
-   * The lockout and the password itself. Resolves to 'cached' or 'checked' for a right
-   * password, false for a wrong one; rejects with 3008 when the lockout or a budget refuses.
+   * The lockout and the password itself. Resolves to the stored hash a right password matched
+   * (from the cache or a check), false for a wrong one; rejects with 3008 when the lockout or a
+   * budget refuses. During a rotation either the current or the previous hash may match, and a
+   * wrong password is one that matches neither: one failure, one reservation.
    * `target` without a hash (uniform errors, an account that must look unknown) is checked
    * against the dummy hash and so always fails, at the same cost.
    */
@@ -168,7 +178,7 @@ export class Authenticator {
     password: string,
     budget: AddressBudget,
     now: number,
-  ): Promise<'cached' | 'checked' | false> {
+  ): Promise<PasswordMatch | false> {
     const { cache, hasher, limits } = this.#deps
     const key = lockoutKey(target.id, target.lockoutGeneration)
     const locked = await limits.accountLockedFor(key, now)
@@ -176,17 +186,18 @@ export class Authenticator {
 
     const account = target.passwordHash === undefined ? undefined : (target as Account)
     const fingerprint = cache.fingerprint(target.id, password)
-    if (account && cache.hit(fingerprint, account, now)) {
+    const cachedHash = account && cache.matchedHash(fingerprint, account, now)
+    if (cachedHash) {
       await limits.recordPasswordSuccess(key)
-      return 'cached'
+      return { via: 'cache', passwordHash: cachedHash }
     }
-    const passwordHash = account?.passwordHash ?? this.#deps.dummyHash
+    const hashes = account ? acceptedPasswordHashes(account, now) : [this.#deps.dummyHash]
     // Concurrent requests with the same credentials share one check, and only that check is
     // reserved: they are one guess, however many times it is sent.
-    const valid = await cache.singleFlight(fingerprint, passwordHash, () =>
-      this.#reservedCheck(budget, key, () => this.#verify(passwordHash, password), now),
+    const matched = await cache.singleFlight(fingerprint, hashes.join('\0'), () =>
+      this.#reservedCheck(budget, key, () => this.#firstMatch(hashes, password), now),
     )
-    if (!valid || !account) {
+    if (matched === undefined || !account) {
       await limits.recordPasswordFailure(key, now)
       return false
     }
@@ -194,16 +205,23 @@ export class Authenticator {
     const lockedMeanwhile = await limits.lockedFor(key, now)
     if (lockedMeanwhile > 0) throw TooManyConnectionsError(lockedMeanwhile)
     await limits.recordPasswordSuccess(key)
-    cache.remember(fingerprint, account, now)
-    if (hasher.needsRehash(account.passwordHash)) this.#upgradeHash(account, password)
-    return 'checked'
+    cache.remember(fingerprint, { id: account.id, version: account.version, passwordHash: matched }, now)
+    // Only the current hash is upgraded: the previous one is on its way out.
+    if (matched === account.passwordHash && hasher.needsRehash(matched)) this.#upgradeHash(account, password)
+    return { via: 'check', passwordHash: matched }
+  }
+
+  /** The first of `hashes` the password matches, checked one after the other. */
+  async #firstMatch(hashes: readonly string[], password: string): Promise<string | undefined> {
+    for (const passwordHash of hashes) if (await this.#verify(passwordHash, password)) return passwordHash
+    return undefined
   }
 
   /**
    * Runs one argon2id check after reserving it against the address's budget and, for an
    * account (`lockout`), against the account's; a reservation the check never used is given back.
    */
-  async #reservedCheck(budget: AddressBudget, lockout: string | undefined, check: () => Promise<boolean>, now: number): Promise<boolean> {
+  async #reservedCheck<T>(budget: AddressBudget, lockout: string | undefined, check: () => Promise<T>, now: number): Promise<T> {
     const { limits } = this.#deps
     await budget.reserve()
     if (lockout !== undefined) {

@@ -16,9 +16,15 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { LruMap } from '@bizauth/verify/core'
 import type { Account } from '../store/store.js'
+import { acceptedPasswordHashes } from './passwords.js'
 
-/** What identifies the account state a credential was verified against. */
-export type VerifiedAccountState = Pick<Account, 'id' | 'version' | 'passwordHash'>
+/**
+ * What identifies the account state a credential was verified against. During a password
+ * rotation an account accepts two hashes; each password's entry holds the one it matched, so
+ * either is cached on its own, and the previous one's entry stops hitting at its instant, or at
+ * once when an operator drops it (that bumps the version, on every instance).
+ */
+export type VerifiedAccountState = Pick<Account, 'id' | 'version' | 'passwordHash'> & Partial<Pick<Account, 'previousPassword'>>
 
 interface Entry {
   accountId: string
@@ -30,7 +36,7 @@ interface Entry {
 export class CredentialCache {
   readonly #key = randomBytes(32)
   readonly #entries: LruMap<string, Entry>
-  readonly #inflight = new Map<string, Promise<boolean>>()
+  readonly #inflight = new Map<string, Promise<unknown>>()
 
   constructor(
     readonly ttlMs: number,
@@ -50,23 +56,29 @@ export class CredentialCache {
 
   /** Whether `fingerprint` was verified for this account at exactly this state and is still fresh. */
   hit(fingerprint: string, account: VerifiedAccountState, now: number): boolean {
-    if (this.ttlMs === 0) return false
+    return this.matchedHash(fingerprint, account, now) !== undefined
+  }
+
+  /** The stored hash a fresh entry for `fingerprint` was verified against, if the account still accepts it. */
+  matchedHash(fingerprint: string, account: VerifiedAccountState, now: number): string | undefined {
+    if (this.ttlMs === 0) return undefined
     const entry = this.#entries.get(fingerprint)
-    if (!entry) return false
+    if (!entry) return undefined
     if (
       entry.accountId !== account.id ||
       entry.version !== account.version ||
-      entry.passwordHash !== account.passwordHash ||
+      !acceptedPasswordHashes(account, now).includes(entry.passwordHash) ||
       entry.expiresAt <= now
     ) {
       this.#entries.delete(fingerprint)
-      return false
+      return undefined
     }
     // get() refreshed recency, not expiry: the TTL bounds how long a password is trusted without a check.
-    return true
+    return entry.passwordHash
   }
 
-  remember(fingerprint: string, account: VerifiedAccountState, now: number): void {
+  /** Remembers that `fingerprint` matched `account.passwordHash` (the current hash, or the previous one). */
+  remember(fingerprint: string, account: Pick<Account, 'id' | 'version' | 'passwordHash'>, now: number): void {
     if (this.ttlMs === 0) return
     this.#entries.set(fingerprint, { accountId: account.id, version: account.version, passwordHash: account.passwordHash, expiresAt: now + this.ttlMs })
   }
@@ -75,9 +87,9 @@ export class CredentialCache {
    * Single-flight: concurrent checks of the same (fingerprint, stored hash) share one argon2id
    * run. Keyed by the stored hash too, so a check against an old hash is never reused for a new one.
    */
-  singleFlight(fingerprint: string, passwordHash: string, check: () => Promise<boolean>): Promise<boolean> {
-    const key = `${fingerprint}\0${passwordHash}`
-    const running = this.#inflight.get(key)
+  singleFlight<T>(fingerprint: string, passwordHashes: string, check: () => Promise<T>): Promise<T> {
+    const key = `${fingerprint}\0${passwordHashes}`
+    const running = this.#inflight.get(key) as Promise<T> | undefined
     if (running) return running
     const started = check().finally(() => this.#inflight.delete(key))
     this.#inflight.set(key, started)

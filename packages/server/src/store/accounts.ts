@@ -14,14 +14,26 @@ import type { DialectBinding } from './binding.js'
 import { appendRevocationEvent } from './revocations.js'
 import { toAccount } from './rows.js'
 import { ACCOUNT_COLUMNS, type AccountRow, type AccountsTable, type Database } from './schema.js'
-import { AccountExistsError, AccountMissingError, type Account, type AccountChangeOperation, type NewAccount, type Store } from './store.js'
+import {
+  AccountExistsError,
+  AccountMissingError,
+  type Account,
+  type AccountChangeOperation,
+  type ImportedAccount,
+  type ImportedBatch,
+  type NewAccount,
+  type Store,
+} from './store.js'
 
 export type AccountOperations = Pick<Store, AccountChangeOperation | 'listAccounts' | 'countAccounts' | 'upgradePasswordHash'>
 
 /** Bounds the compare-and-set retries of the allowed-IP and role lists. */
 const MAX_LIST_UPDATE_ATTEMPTS = 100
 
-type AccountChange = Partial<Pick<AccountsTable, 'password_hash' | 'status' | 'allowed_ips' | 'roles'>>
+type AccountChange = Partial<Pick<AccountsTable, 'password_hash' | 'status' | 'allowed_ips' | 'roles' | 'previous_password_hash' | 'previous_password_until'>>
+
+/** The columns of a password rotation when no previous password is kept. */
+const NO_PREVIOUS_PASSWORD = { previous_password_hash: null, previous_password_until: null } as const satisfies AccountChange
 
 interface Revocation {
   validAfter: number
@@ -50,9 +62,9 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     on: Kysely<Database>,
     id: string,
     change: AccountChange,
-    condition: { expectedVersion?: number; validAfter?: number; clearLockout?: boolean } = {},
+    condition: { expectedVersion?: number; validAfter?: number; clearLockout?: boolean; keepPreviousUntil?: number } = {},
   ): Promise<AccountRow | undefined> {
-    const { expectedVersion, validAfter, clearLockout } = condition
+    const { expectedVersion, validAfter, clearLockout, keepPreviousUntil } = condition
     let update = on
       .updateTable('accounts')
       .set((eb) => ({
@@ -74,6 +86,8 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
         // Lockout counters are keyed by this generation, so a new one starts every instance's
         // count afresh (limits/limits.ts) without reaching into their memory.
         ...(clearLockout ? { lockout_generation: eb('lockout_generation', '+', 1) } : {}),
+        // The hash being replaced, read in the same statement (SET sees the row before it).
+        ...(keepPreviousUntil === undefined ? {} : { previous_password_hash: eb.ref('password_hash'), previous_password_until: keepPreviousUntil }),
         version: eb('version', '+', 1),
         updated_at: Date.now(),
       }))
@@ -120,9 +134,15 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     })
   }
 
-  async function changeAccount(id: string, change: AccountChange, revocation: Revocation | undefined, clearLockout = false): Promise<Account> {
+  async function changeAccount(
+    id: string,
+    change: AccountChange,
+    revocation: Revocation | undefined,
+    clearLockout = false,
+    keepPreviousUntil?: number,
+  ): Promise<Account> {
     if (revocation !== undefined) return updateAndRevoke(id, change, revocation, clearLockout)
-    const row = await updateAccount(executor, id, change, { clearLockout })
+    const row = await updateAccount(executor, id, change, { clearLockout, keepPreviousUntil })
     if (!row) throw new AccountMissingError(id)
     return toAccount(row)
   }
@@ -176,7 +196,16 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
       return Number(count)
     },
 
-    setPasswordHash: (id, passwordHash, options) => changeAccount(id, { password_hash: passwordHash }, options?.revoke, options?.clearLockout),
+    setPasswordHash(id, passwordHash, options = {}) {
+      const { revoke, clearLockout, keepPreviousUntil } = options
+      // Keeping the previous password is the zero-downtime rotation: nothing to revoke then.
+      if (keepPreviousUntil !== undefined) return changeAccount(id, { password_hash: passwordHash }, undefined, clearLockout, keepPreviousUntil)
+      return changeAccount(id, { password_hash: passwordHash, ...NO_PREVIOUS_PASSWORD }, revoke, clearLockout)
+    },
+
+    dropPreviousPassword: (id) => changeAccount(id, NO_PREVIOUS_PASSWORD, undefined),
+
+    importAccounts: (accounts, onExisting) => importAccountBatch(executor, accounts, onExisting),
 
     async upgradePasswordHash(id, expectedHash, newHash) {
       const result = await executor
@@ -239,6 +268,75 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
       return Number(row?.at ?? 0)
     },
   }
+}
+
+/** Rows per multi-row INSERT: 12 parameters each stays far below SQLite's and PostgreSQL's limits. */
+export const IMPORT_BATCH_SIZE = 1000
+
+async function importAccountBatch(executor: Kysely<Database>, accounts: readonly ImportedAccount[], onExisting: 'keep' | 'replace'): Promise<ImportedBatch> {
+  const batch: ImportedBatch = { created: [], updated: [], existing: [] }
+  if (accounts.length === 0) return batch
+  if (accounts.length > IMPORT_BATCH_SIZE) throw new RangeError(`at most ${IMPORT_BATCH_SIZE} accounts per import batch`)
+  const ids = accounts.map((account) => account.id)
+  const found = new Set((await executor.selectFrom('accounts').select('id').where('id', 'in', ids).execute()).map((row) => row.id))
+  const revokedBefore = await latestAccountRevocations(executor, ids.filter((id) => !found.has(id)))
+  const now = Date.now()
+  const fresh = accounts.filter((account) => !found.has(account.id))
+  if (fresh.length > 0) {
+    await executor
+      .insertInto('accounts')
+      .values(
+        fresh.map((account) => ({
+          id: account.id,
+          password_hash: account.passwordHash,
+          status: account.status,
+          allowed_ips: JSON.stringify(account.allowedIps),
+          roles: JSON.stringify(account.roles),
+          version: 1,
+          tokens_valid_after: revokedBefore.get(account.id) ?? 0,
+          created_at: now,
+          updated_at: now,
+          lockout_generation: 0,
+        })),
+      )
+      .execute()
+    batch.created = fresh.map((account) => account.id)
+  }
+  for (const account of accounts) {
+    if (!found.has(account.id)) continue
+    if (onExisting === 'keep') {
+      batch.existing.push(account.id)
+      continue
+    }
+    await executor
+      .updateTable('accounts')
+      .set((eb) => ({
+        password_hash: account.passwordHash,
+        status: account.status,
+        allowed_ips: JSON.stringify(account.allowedIps),
+        roles: JSON.stringify(account.roles),
+        ...NO_PREVIOUS_PASSWORD,
+        version: eb('version', '+', 1),
+        updated_at: now,
+      }))
+      .where('id', '=', account.id)
+      .execute()
+    batch.updated.push(account.id)
+  }
+  return batch
+}
+
+/** `accountRevokedBefore` for many ids at once: only those with a revocation in the feed. */
+async function latestAccountRevocations(executor: Kysely<Database>, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map()
+  const rows = await executor
+    .selectFrom('revocation_events')
+    .select((eb) => ['subject', eb.fn.max('at').as('at')])
+    .where('kind', '=', 'account')
+    .where('subject', 'in', ids)
+    .groupBy('subject')
+    .execute()
+  return new Map(rows.map((row) => [row.subject, Number(row.at)]))
 }
 
 function withoutDuplicates<T>(values: readonly T[]): T[] {

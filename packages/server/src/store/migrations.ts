@@ -142,12 +142,26 @@ function auditTrail({ epoch }: ColumnTypes): Migration {
   }
 }
 
+/**
+ * Two passwords during a rotation (issue 12 §2): the hash before `set-password
+ * --keep-previous-for`, and until when it still works. (0003 and 0004 are other releases'.)
+ */
+function addPreviousPassword({ epoch }: ColumnTypes): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('accounts').addColumn('previous_password_hash', 'text').execute()
+      await db.schema.alterTable('accounts').addColumn('previous_password_until', epoch).execute()
+    },
+  }
+}
+
 /** The migrations of one dialect, keyed by name (Kysely applies them in name order). */
 export function schemaMigrations(types: ColumnTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial_schema': initialSchema(types),
     '0002_drop_settings_add_lockout_generation': dropSettingsAddLockoutGeneration,
     '0003_audit_trail': auditTrail(types),
+    '0005_previous_password': addPreviousPassword(types),
   }
   return { getMigrations: async () => migrations }
 }

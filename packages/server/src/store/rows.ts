@@ -15,6 +15,10 @@ export function toAccount(row: AccountRow): Account {
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
     lockoutGeneration: Number(row.lockout_generation),
+    previousPassword:
+      row.previous_password_hash === null || row.previous_password_until === null
+        ? undefined
+        : { passwordHash: row.previous_password_hash, validUntil: new Date(Number(row.previous_password_until)) },
   }
 }
 

@@ -24,6 +24,10 @@ export interface AccountsTable {
   updated_at: number
   /** Bumped by `bizauth account unlock`; 0 until the first unlock. */
   lockout_generation: number
+  /** During a password rotation, the hash of the password before; null otherwise. */
+  previous_password_hash: string | null
+  /** Epoch milliseconds until which the previous password still works; null with no previous hash. */
+  previous_password_until: number | null
 }
 
 export interface SigningKeysTable {
@@ -100,6 +104,8 @@ export const ACCOUNT_COLUMNS = [
   'created_at',
   'updated_at',
   'lockout_generation',
+  'previous_password_hash',
+  'previous_password_until',
 ] as const satisfies readonly (keyof AccountsTable)[]
 
 /** Kysely names its bookkeeping tables after the product so they are recognisable in a shared database. */

@@ -30,6 +30,30 @@ export interface Account {
   updatedAt: Date
   /** Bumped by every unlock; 0 until the first. */
   lockoutGeneration: number
+  /** During a password rotation: the password before, which works until `validUntil`. */
+  previousPassword: PreviousPassword | undefined
+}
+
+export interface PreviousPassword {
+  passwordHash: string
+  validUntil: Date
+}
+
+/** An account as a bulk import writes it: every field given, its hash as the file had it. */
+export interface ImportedAccount {
+  id: string
+  passwordHash: string
+  allowedIps: string[]
+  roles: AccountRole[]
+  status: AccountStatus
+}
+
+/** What one `importAccounts` call did with its batch, by id. */
+export interface ImportedBatch {
+  created: string[]
+  updated: string[]
+  /** Ids that already existed and were left as they were. */
+  existing: string[]
 }
 
 export interface NewAccount {
@@ -92,27 +116,8 @@ export interface RevocationEvent {
 
 // --- the audit trail (issue 11 §1) -------------------------------------------------------------
 
-export type AuditAction =
-  | 'account.create'
-  | 'account.set_password'
-  | 'account.suspend'
-  | 'account.resume'
-  | 'account.allow_ip'
-  | 'account.deny_ip'
-  | 'account.grant_role'
-  | 'account.revoke_role'
-  | 'account.revoke_tokens'
-  | 'account.unlock'
-  | 'account.delete'
-  | 'key.create'
-  | 'key.promote'
-  | 'key.retire'
-  | 'key.remove'
-  | 'token.revoke'
-  | 'security.lockout'
-  | 'security.ip_block'
-
-export const AUDIT_ACTIONS: readonly AuditAction[] = [
+/** Every action the audit trail records. */
+export const AUDIT_ACTIONS = [
   'account.create',
   'account.set_password',
   'account.suspend',
@@ -123,6 +128,8 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'account.revoke_role',
   'account.revoke_tokens',
   'account.unlock',
+  'account.drop_previous_password',
+  'account.import',
   'account.delete',
   'key.create',
   'key.promote',
@@ -131,7 +138,9 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'token.revoke',
   'security.lockout',
   'security.ip_block',
-]
+] as const
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
 /**
  * Who made a change: the OS user for the CLI, the admin account for the admin API, `rotation`
@@ -258,8 +267,21 @@ export interface Store {
   /** Every account in id order, or one page of them. */
   listAccounts(page?: AccountPage): Promise<Account[]>
   countAccounts(): Promise<number>
-  /** @throws AccountMissingError. With `revoke`, also revokes earlier tokens (see revokeAccountTokens). */
-  setPasswordHash(id: string, passwordHash: string, options?: { revoke?: AccountRevocation; clearLockout?: boolean }): Promise<Account>
+  /**
+   * @throws AccountMissingError. With `revoke`, also revokes earlier tokens (see revokeAccountTokens).
+   * With `keepPreviousUntil` (epoch ms) the hash it replaces stays valid until then; without, a
+   * previous password is dropped.
+   */
+  setPasswordHash(id: string, passwordHash: string, options?: { revoke?: AccountRevocation; clearLockout?: boolean; keepPreviousUntil?: number }): Promise<Account>
+  /** Ends a password rotation early: only the current password works. @throws AccountMissingError */
+  dropPreviousPassword(id: string): Promise<Account>
+  /**
+   * Writes a batch of imported accounts (at most IMPORT_BATCH_SIZE, distinct ids) in a few
+   * multi-row statements. An id that exists is left alone, or with `replace` overwritten
+   * (hash, allowed IPs, roles, status; version bumped, previous password dropped). A new
+   * account starts where a deleted predecessor's revocations end, as `createAccount` callers do.
+   */
+  importAccounts(accounts: readonly ImportedAccount[], onExisting: 'keep' | 'replace'): Promise<ImportedBatch>
   /**
    * Replaces the hash only if it is still `expectedHash` (a parameter upgrade after a successful
    * check must not undo a concurrent password change). Does not revoke tokens. Returns whether it wrote.
@@ -346,6 +368,8 @@ export type AccountChangeOperation =
   | 'deleteAccount'
   | 'accountRevokedBefore'
   | 'clearLockout'
+  | 'dropPreviousPassword'
+  | 'importAccounts'
 
 /** What a change can do inside `Store.transaction`. */
 export type StoreTransaction = Pick<Store, AccountChangeOperation | 'revokeJti' | 'appendAuditEvent'>

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { createAuditSeal } from '../../src/store/audit-chain.js'
 import { openStore } from '../../src/store/open.js'
 import type { Store } from '../../src/store/store.js'
 import { postgresSkipReason, withPostgresDatabase } from './postgres.js'
@@ -47,3 +48,6 @@ export const STORE_DIALECTS: readonly StoreDialect[] = [
     },
   },
 ]
+
+/** The audit writer of a service under test that no test reads the trail of: a CLI actor, an unkeyed seal. */
+export const TEST_AUDIT = { context: { actor: { type: 'cli' as const, id: 'test' }, source: 'test' }, seal: createAuditSeal(undefined) }

@@ -2,7 +2,7 @@ import { defineCommand } from '../../command.js'
 
 export default defineCommand({
   name: 'account',
-  summary: 'Create and manage accounts: passwords, status, allowed IPs, roles, token revocation, lockouts.',
+  summary: 'Create and manage accounts: passwords, status, allowed IPs, roles, token revocation, lockouts, import and export.',
   subCommands: {
     create: () => import('./create.js').then((m) => m.default),
     list: () => import('./list.js').then((m) => m.default),
@@ -17,5 +17,8 @@ export default defineCommand({
     'revoke-role': () => import('./revoke-role.js').then((m) => m.default),
     'revoke-tokens': () => import('./revoke-tokens.js').then((m) => m.default),
     unlock: () => import('./unlock.js').then((m) => m.default),
+    'drop-previous-password': () => import('./drop-previous-password.js').then((m) => m.default),
+    import: () => import('./import.js').then((m) => m.default),
+    export: () => import('./export.js').then((m) => m.default),
   },
 })

@@ -12,9 +12,10 @@ import {
   type AccountView,
 } from '../../../accounts/administration.js'
 import { PasswordHasher } from '../../../accounts/passwords.js'
-import { ConfigError, resolveArgon2 } from '../../../config.js'
+import type { PasswordPolicy } from '../../../accounts/password-policy.js'
+import { ConfigError, SETTINGS, resolveArgon2, resolveSettings } from '../../../config.js'
 import { ACCOUNT_ROLES, type AccountRole } from '../../../store/store.js'
-import type { CommandContext, OptionSpec, PositionalSpec } from '../../command.js'
+import { stringOption, type CommandContext, type OptionSpec, type PositionalSpec } from '../../command.js'
 import { CliError, printable } from '../../errors.js'
 import { withStore } from '../../store-options.js'
 import { auditedChange, cliAuditWriter } from '../audit/shared.js'
@@ -65,12 +66,46 @@ export function roleArgument(text: string): AccountRole {
   return checked(() => validRole(text), () => `unknown role "${printable(text)}": the roles are ${ACCOUNT_ROLES.join(', ')}`)
 }
 
-/** Opens the store, runs `work` with the administration service over it, and closes the store. */
-export function withAdministration<T>(context: CommandContext, work: (administration: AccountAdministration) => Promise<T>): Promise<T> {
+/**
+ * Opens the store, runs `work` with the administration service over it, and closes the store.
+ * A value the service refuses (a weak password, an overlap too long) is a one-line error.
+ */
+export async function withAdministration<T>(context: CommandContext, work: (administration: AccountAdministration) => Promise<T>): Promise<T> {
   // Built on first use: reading an account must not fail over an argon2 setting it never needs.
   const hasher = { hash: (password: string) => passwordHasherFromEnv(context).hash(password) }
   const audit = cliAuditWriter(context)
-  return auditedChange(() => withStore(context, (store) => work(new AccountAdministration({ store, hasher, audit }))))
+  const passwordPolicy = passwordPolicyOption(context)
+  try {
+    return await auditedChange(() => withStore(context, (store) => work(new AccountAdministration({ store, hasher, audit, passwordPolicy }))))
+  } catch (error) {
+    if (error instanceof AccountInputError) throw new CliError(`${error.message} (nothing changed)`)
+    throw error
+  }
+}
+
+/** `--password-min-length` and `--password-min-classes` (every command that opens the store takes them). */
+export function passwordPolicyOption(context: CommandContext): PasswordPolicy {
+  const { passwordMinLength, passwordMinClasses } = SETTINGS
+  const flags = {
+    [passwordMinLength.flag]: stringOption(context, passwordMinLength.flag),
+    [passwordMinClasses.flag]: stringOption(context, passwordMinClasses.flag),
+  }
+  try {
+    const values = resolveSettings([passwordMinLength.key, passwordMinClasses.key], flags, context.io.env)
+    return { minLength: values.passwordMinLength, minClasses: values.passwordMinClasses }
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message)
+    throw error
+  }
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
+
+/** `90s`, `30m`, `24h`, `7d` as seconds; the service decides which durations it accepts. */
+export function durationSeconds(option: string, text: string): number {
+  const match = /^(\d{1,9})([smhd])$/.exec(text.trim())
+  if (!match) throw new CliError(`--${option} takes a duration such as 30m, 24h or 7d, got "${printable(text, 40)}"`)
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!
 }
 
 /** When an account-wide revocation took effect, for messages. */
@@ -100,6 +135,8 @@ export interface AccountJson {
   roles: AccountRole[]
   createdAt: string
   updatedAt: string
+  /** Only during a password rotation. */
+  previousPasswordValidUntil?: string
 }
 
 export function accountJson(account: AccountView): AccountJson {
@@ -110,6 +147,7 @@ export function accountJson(account: AccountView): AccountJson {
     roles: [...account.roles],
     createdAt: account.createdAt.toISOString(),
     updatedAt: account.updatedAt.toISOString(),
+    ...(account.previousPasswordValidUntil ? { previousPasswordValidUntil: account.previousPasswordValidUntil.toISOString() } : {}),
   }
 }
 
@@ -122,6 +160,9 @@ export function accountText(account: AccountView): string[] {
     `tokens:      ${account.tokensValidAfter ? `issued before ${new Date(account.tokensValidAfter * 1000).toISOString()} are revoked` : 'none revoked account-wide'}`,
     `created:     ${account.createdAt.toISOString()}`,
     `updated:     ${account.updatedAt.toISOString()}`,
+    ...(account.previousPasswordValidUntil
+      ? [`previous:    the previous password works until ${account.previousPasswordValidUntil.toISOString()} (end it with "bizauth account drop-previous-password ${account.id}")`]
+      : []),
   ]
 }
 
