@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { HashQueue } from './accounts/hash-queue.js'
 import type { CredentialCache } from './accounts/credential-cache.js'
+import { TokenActivity } from './token-activity.js'
 
 export interface Metrics {
   registry: Registry
@@ -10,6 +11,8 @@ export interface Metrics {
   tokenFailures: Counter<'code'>
   /** argon2id jobs started (checks and hashes); incremented by the hash queue. */
   hashChecks: Counter
+  /** The last hour of token requests by minute, for the admin overview. */
+  activity: TokenActivity
 }
 
 export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
@@ -18,7 +21,7 @@ export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
   const tokensIssued = new Counter({ name: 'bizauth_tokens_issued_total', help: 'Access tokens issued.', registers: [registry] })
   const tokenFailures = new Counter({ name: 'bizauth_token_failures_total', help: 'Token requests refused, by contract code.', labelNames: ['code'] as const, registers: [registry] })
   const hashChecks = new Counter({ name: 'bizauth_hash_checks_total', help: 'argon2id jobs started (password checks and hashes).', registers: [registry] })
-  return { registry, tokensIssued, tokenFailures, hashChecks }
+  return { registry, tokensIssued, tokenFailures, hashChecks, activity: new TokenActivity() }
 }
 
 /** Gauges read from the live objects at scrape time. */

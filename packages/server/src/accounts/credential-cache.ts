@@ -31,6 +31,8 @@ export class CredentialCache {
   readonly #key = randomBytes(32)
   readonly #entries: LruMap<string, Entry>
   readonly #inflight = new Map<string, Promise<boolean>>()
+  /** Lookups of an enabled cache and how many hit: the admin overview's hit ratio. */
+  readonly stats = { lookups: 0, hits: 0 }
 
   constructor(
     readonly ttlMs: number,
@@ -51,6 +53,7 @@ export class CredentialCache {
   /** Whether `fingerprint` was verified for this account at exactly this state and is still fresh. */
   hit(fingerprint: string, account: VerifiedAccountState, now: number): boolean {
     if (this.ttlMs === 0) return false
+    this.stats.lookups++
     const entry = this.#entries.get(fingerprint)
     if (!entry) return false
     if (
@@ -63,6 +66,7 @@ export class CredentialCache {
       return false
     }
     // get() refreshed recency, not expiry: the TTL bounds how long a password is trusted without a check.
+    this.stats.hits++
     return true
   }
 

@@ -1,5 +1,5 @@
 import { SETTINGS } from '../../../config.js'
-import { rotateKey } from '../../../keys/key-ring.js'
+import { rotateSigningKey } from '../../../keys/key-view.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
 import { secretNotes, settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
@@ -30,10 +30,8 @@ export default defineCommand({
     const immediately = booleanOption(context, 'now')
     const result = await withStore(context, async (store) => {
       const encryption = await keyEncryptionFor(context, store)
-      const current = (await store.listKeys()).find((key) => key.state === 'current')
-      const alg = algorithm ?? current?.alg ?? 'EdDSA'
-      const rotated = await rotateKey(store, { algorithm: alg, encryption }, immediately)
-      return { ...rotated, alg, encrypted: encryption.enabled }
+      const rotated = await rotateSigningKey(store, { algorithm, encryption }, immediately)
+      return { ...rotated, encrypted: encryption.enabled }
     })
     printLine(context, `kid:       ${result.kid}`)
     printLine(context, `alg:       ${result.alg}`)
