@@ -264,6 +264,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(refusal(await t.call('GET', '/admin/v1/keys', { token: moved })).code, '3010')
     })
 
+    it('the OpenAPI 3.1 document passes swagger-parser and covers the admin API and the public endpoints', async () => {
+      const raw = json(await t.admin.inject({ method: 'GET', url: '/admin/v1/openapi.json' }))
+      assert.equal(raw.openapi, '3.1.0')
+      const paths = Object.keys(t.documented.document.paths).sort()
+      for (const path of [
+        '/v1/token', '/v1/token/introspect', '/v1/token/revoke', '/v1/token/revocations', '/.well-known/jwks.json', '/health/live', '/health/ready',
+        '/admin/v1/accounts', '/admin/v1/accounts/{id}', '/admin/v1/accounts/{id}/password', '/admin/v1/accounts/{id}/revoke-tokens',
+        '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats',
+      ]) assert.ok(paths.includes(path), `${path} in ${paths.join(' ')}`)
+      assert.ok(!paths.some((path) => path.startsWith('/console')), 'the console is not an API')
+      assert.deepEqual(Object.keys(raw.paths['/admin/v1/accounts/{id}']).sort(), ['delete', 'get', 'patch'])
+      assert.ok(raw.components.schemas.ContractError && raw.components.schemas.Account)
+    })
+
     it('the admin listener serves /metrics, health and the console; the public one answers 5001 for /metrics', async () => {
       const metrics = await t.admin.inject({ method: 'GET', url: '/metrics' })
       assert.equal(metrics.statusCode, 200)
