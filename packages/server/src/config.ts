@@ -22,6 +22,13 @@ export interface ServerConfig {
   trustProxy: readonly Cidr[]
   tlsCert: string | undefined
   tlsKey: string | undefined
+  // --- the admin listener (issue 10 §1) ---
+  adminHost: string
+  /** 'off': no admin listener. */
+  adminPort: number | 'off'
+  /** Without them the admin listener uses tlsCert/tlsKey. */
+  adminTlsCert: string | undefined
+  adminTlsKey: string | undefined
   logLevel: string
   /** argon2id parameters for new hashes; a stored hash with other parameters is upgraded. */
   argon2: { memoryCost: number; timeCost: number; parallelism: number }
@@ -88,7 +95,7 @@ export type SettingValue<N extends SettingName> = N extends `argon2.${infer P ex
     ? ServerConfig[N]
     : never
 
-export type SettingKind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice'
+export type SettingKind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice' | 'portOrOff'
 
 interface SettingRow<T> {
   kind: SettingKind
@@ -132,6 +139,10 @@ const TABLE = {
   trustProxy: { flag: 'trust-proxy', env: 'BIZAUTH_TRUST_PROXY', kind: 'cidrs', default: [], valueName: 'CIDR[,CIDR...]', commands: 'serve', description: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is honoured. Default: never honoured.' },
   tlsCert: { flag: 'tls-cert', env: 'BIZAUTH_TLS_CERT', kind: 'string', default: undefined, valueName: 'FILE', commands: 'serve', description: 'PEM certificate file; with --tls-key, serve HTTPS.' },
   tlsKey: { flag: 'tls-key', env: 'BIZAUTH_TLS_KEY', kind: 'string', default: undefined, valueName: 'FILE', commands: 'serve', description: 'PEM private key file for --tls-cert.' },
+  adminHost: { flag: 'admin-host', env: 'BIZAUTH_ADMIN_HOST', kind: 'string', default: '127.0.0.1', valueName: 'HOST', commands: 'serve', description: 'Address of the admin listener (admin API, console, /metrics).' },
+  adminPort: { flag: 'admin-port', env: 'BIZAUTH_ADMIN_PORT', kind: 'portOrOff', default: 8081, min: 0, max: 65535, valueName: 'PORT|off', commands: 'serve', description: 'Port of the admin listener (0 picks a free port; off: no admin listener).' },
+  adminTlsCert: { flag: 'admin-tls-cert', env: 'BIZAUTH_ADMIN_TLS_CERT', kind: 'string', default: undefined, valueName: 'FILE', defaultText: '--tls-cert', commands: 'serve', description: 'PEM certificate file of the admin listener; with --admin-tls-key.' },
+  adminTlsKey: { flag: 'admin-tls-key', env: 'BIZAUTH_ADMIN_TLS_KEY', kind: 'string', default: undefined, valueName: 'FILE', defaultText: '--tls-key', commands: 'serve', description: 'PEM private key file for --admin-tls-cert.' },
   logLevel: { flag: 'log-level', env: 'BIZAUTH_LOG_LEVEL', kind: 'choice', default: 'info', choices: LOG_LEVELS, commands: 'serve', description: 'Log level (logs are JSON lines on stdout).' },
   signingAlgorithm: { flag: 'signing-alg', env: 'BIZAUTH_SIGNING_ALG', kind: 'choice', default: 'EdDSA', choices: SIGNING_ALGORITHMS, commands: 'serve', description: 'Algorithm of newly created signing keys.' },
   bodyLimitBytes: { flag: 'body-limit', env: 'BIZAUTH_BODY_LIMIT', kind: 'integer', default: 16 * 1024, min: 0, commands: 'serve', description: 'Largest request body accepted, in bytes (bodies are ignored; larger ones get 413).' },
@@ -275,6 +286,10 @@ function check(setting: Setting, value: unknown): Checked {
     case 'boolean':
       if (typeof value !== 'boolean') return invalid(` must be true or false, got ${shown(value)}`)
       return valid(value)
+    case 'portOrOff':
+      if (value === 'off') return valid(value)
+      if (typeof value !== 'number') return invalid(` must be a port number or "off", got ${shown(value)}`)
+      return check({ ...setting, kind: 'integer' }, value)
     case 'cidrs': {
       if (!Array.isArray(value)) return invalid(` must be a list of addresses or CIDR ranges, got ${shown(value)}`)
       try {
@@ -308,6 +323,9 @@ function fromText(setting: Setting, raw: string | boolean): Checked {
     case 'integer':
       if (!/^\d+$/.test(text)) return invalid(` must be a whole number, got "${String(raw)}"`)
       return check(setting, Number(text))
+    case 'portOrOff':
+      if (text.toLowerCase() === 'off') return valid('off')
+      return fromText({ ...setting, kind: 'integer' }, raw)
     case 'cidrs':
       try {
         return check(setting, parseCidrList(String(raw)))
@@ -392,6 +410,9 @@ function applyOverrides(values: FlatValues, overrides: unknown): void {
 function checkTogether(values: FlatValues, name: (setting: Setting) => string, fail: (message: string) => Error): void {
   if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
     throw fail(`${name(SETTINGS.tlsCert)} and ${name(SETTINGS.tlsKey)} go together: give both to serve HTTPS, or neither`)
+  }
+  if ((values.adminTlsCert === undefined) !== (values.adminTlsKey === undefined)) {
+    throw fail(`${name(SETTINGS.adminTlsCert)} and ${name(SETTINGS.adminTlsKey)} go together: give both, or neither to use the public listener's`)
   }
   if (values.lockoutMaxSeconds < values.lockoutBaseSeconds) {
     throw fail(`${name(SETTINGS.lockoutMaxSeconds)} must be at least ${name(SETTINGS.lockoutBaseSeconds)}, got ${values.lockoutMaxSeconds} < ${values.lockoutBaseSeconds}`)

@@ -39,10 +39,11 @@ export class ContractError extends Error {
   /** Seconds after which a retry may succeed; rendered as `Retry-After` (3008). */
   readonly retryAfterSeconds: number | undefined
 
-  constructor(code: ContractCode, description?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+  /** `status` replaces the table's where HTTP has a more precise word (the admin API's 403, 404, 409, 412). */
+  constructor(code: ContractCode, description?: string, options?: { retryAfterSeconds?: number; cause?: unknown; status?: number }) {
     super(description ?? CODE_TABLE[code].description, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
-    this.status = CODE_TABLE[code].status
+    this.status = options?.status ?? CODE_TABLE[code].status
     this.retryAfterSeconds = options?.retryAfterSeconds
   }
 
@@ -70,3 +71,25 @@ export const UnreadableRequestError = (why = 'The request could not be read.'): 
 export const ServiceError = (): ContractError => new ContractError('3011')
 export const NotFoundError = (): ContractError => new ContractError('5001')
 export const UnknownError = (): ContractError => new ContractError('9000')
+
+// --- the admin API (issue 10 §2): the contract's body, with HTTP's status where it has a word ---
+
+/** What an admin request's input may be wrong about; each names the contract code of its kind. */
+const INPUT_CODES = { id: '3004', account: '3004', allowed_ips: '3003' } as const satisfies Record<string, ContractCode>
+
+/** Bad admin input (malformed JSON, an unknown field, a wrong type, a value the service refuses), naming the field. */
+export const AdminInputError = (field: string, why: string): ContractError =>
+  new ContractError((INPUT_CODES as Record<string, ContractCode>)[field] ?? '3001', `${field}: ${why}`)
+/** A valid admin token whose account lacks the role: 403, in the form of 3005. */
+export const RoleRequiredError = (role: string): ContractError =>
+  new ContractError('3005', `This request needs an account with the role "${role}".`, { status: 403 })
+export const UnknownAccountError = (accountId: string): ContractError =>
+  new ContractError('3006', `The account "${accountId}" does not exist.`, { status: 404 })
+export const DuplicateAccountError = (accountId: string): ContractError =>
+  new ContractError('3004', `An account "${accountId}" already exists.`, { status: 409 })
+/** If-Match named a version the account has moved past: someone changed it since it was read. */
+export const StaleAccountVersionError = (accountId: string): ContractError =>
+  new ContractError('3004', `The account "${accountId}" changed since it was read: read it again (its new ETag) and retry.`, { status: 412 })
+/** A change that must name the version it was read at (RFC 6585 §3). */
+export const VersionRequiredError = (): ContractError =>
+  new ContractError('3004', 'This change needs an If-Match header with the ETag the account was read with.', { status: 428 })

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { buildApp } from './app.js'
+import { buildAdminApp } from './http/admin/app.js'
 import { SETTINGS, type ServerConfig } from './config.js'
 import { withDeadline } from './deadline.js'
 import { createServices, type ServiceOptions, type Services } from './services.js'
@@ -18,6 +19,8 @@ export interface RunningServer {
   store: Store
   services: Services
   app: FastifyInstance
+  /** The admin listener (admin API, console, /metrics); undefined with --admin-port off. */
+  admin: { url: string; app: FastifyInstance } | undefined
   close(): Promise<void>
 }
 
@@ -58,12 +61,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       logger.warn(`${SETTINGS.auditKey.env} is not set: the audit trail is sealed with plain SHA-256, so anyone who can write to the database could rewrite it undetected. Set it (the same value for the server and every CLI) to seal it with HMAC-SHA-256.`)
     }
     const app = await buildApp(services, { logger })
-    await app.listen({ host: config.host, port: config.port })
-    const address = app.server.address()
-    const port = typeof address === 'object' && address ? address.port : config.port
-    const scheme = config.tlsCert ? 'https' : 'http'
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host
-    const url = `${scheme}://${host}:${port}`
+    const url = await listen(app, config.host, config.port, config.tlsCert !== undefined)
+    let admin: RunningServer['admin']
+    if (config.adminPort !== 'off') {
+      let adminApp: FastifyInstance | undefined
+      try {
+        adminApp = await buildAdminApp(services, { logger })
+        admin = { app: adminApp, url: await listen(adminApp, config.adminHost, config.adminPort, (config.adminTlsCert ?? config.tlsCert) !== undefined) }
+      } catch (error) {
+        await adminApp?.close()
+        await app.close()
+        throw error
+      }
+      logger.info({ url: admin.url }, 'admin listening')
+    }
+    // Last: "listening" means every listener answers.
     logger.info({ url, store: store.dialect }, 'listening')
 
     let closing: Promise<void> | undefined
@@ -73,10 +85,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       store,
       services: running,
       app,
+      admin,
       close() {
         closing ??= (async () => {
           const graceful = (async () => {
-            await app.close()
+            await Promise.all([app.close(), admin?.app.close()])
             await running.stop()
             await store.close()
           })()
@@ -96,4 +109,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await store.close()
     throw error
   }
+}
+
+/** Listens and returns the URL the listener answers on (port 0: the port it got). */
+async function listen(app: FastifyInstance, host: string, port: number, tls: boolean): Promise<string> {
+  await app.listen({ host, port })
+  const address = app.server.address()
+  const bound = typeof address === 'object' && address ? address.port : port
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`
 }

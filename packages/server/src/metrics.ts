@@ -11,6 +11,7 @@ import type { RevocationKind, Store } from './store/store.js'
 /** How a request that checks a password was decided: by the credential cache, by argon2id, or not at all. */
 export type RequestOutcome = 'cache_hit' | 'hash_check' | 'refused'
 export type MeasuredRoute = 'token' | 'introspection'
+import { TokenActivity } from './token-activity.js'
 
 export interface Metrics {
   registry: Registry
@@ -28,6 +29,8 @@ export interface Metrics {
   storeQueryDuration: Histogram<'operation'>
   /** One answer of a measured route: counted by code (`ok` for 200) and timed by outcome. */
   observeRequest(route: MeasuredRoute, code: string, outcome: RequestOutcome, seconds: number): void
+  /** The last hour of token requests by minute, for the admin overview. */
+  activity: TokenActivity
 }
 
 /** From a cache hit (well under a millisecond) to a queued argon2id check (hundreds of ms). */
@@ -73,6 +76,7 @@ export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
     ipBlocks,
     revocations,
     storeQueryDuration,
+    activity: new TokenActivity(),
     observeRequest(route, code, outcome, seconds) {
       requests[route].count.inc({ code })
       requests[route].duration.observe({ outcome }, seconds)

@@ -234,7 +234,7 @@ describe('bizauth account (SQLite)', () => {
     assertSucceeded(await account(where, ['grant', 'acme', 'introspect']))
     assertSucceeded(await account(where, ['grant', 'acme', 'introspect']))
     assert.deepEqual((await inspect(where, (store) => store.getAccount('acme')))!.roles, ['introspect'])
-    assertFailed(await account(where, ['grant', 'acme', 'admin']), /^bizauth: unknown role "admin": the roles are introspect$/)
+    assertFailed(await account(where, ['grant', 'acme', 'root']), /^bizauth: unknown role "root": the roles are introspect, admin, viewer$/)
     assertSucceeded(await account(where, ['revoke-role', 'acme', 'introspect']))
     assert.deepEqual((await inspect(where, (store) => store.getAccount('acme')))!.roles, [])
     assertSucceeded(await account(where, ['revoke-role', 'acme', 'introspect']))

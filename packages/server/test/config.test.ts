@@ -131,6 +131,17 @@ describe('defineServerConfig refuses what the flags refuse, naming the setting',
     refuses({ tlsKey: 'key.pem' }, /^defineServerConfig: tlsCert and tlsKey go together/)
     refuses({ lockoutBaseSeconds: 120, lockoutMaxSeconds: 60 }, /^defineServerConfig: lockoutMaxSeconds must be at least lockoutBaseSeconds, got 60 < 120$/)
     assert.equal(defineServerConfig({ tlsCert: 'cert.pem', tlsKey: 'key.pem' }).tlsKey, 'key.pem')
+    refuses({ adminTlsCert: 'cert.pem' }, /^defineServerConfig: adminTlsCert and adminTlsKey go together/)
+  })
+
+  it('the admin listener: 127.0.0.1:8081 by default, a port, or off', () => {
+    assert.equal(DEFAULTS.adminHost, '127.0.0.1')
+    assert.equal(DEFAULTS.adminPort, 8081)
+    assert.equal(resolveServerConfig({ 'admin-port': 'off' }, {}).adminPort, 'off')
+    assert.equal(resolveServerConfig({}, { BIZAUTH_ADMIN_PORT: 'OFF' }).adminPort, 'off')
+    assert.equal(resolveServerConfig({ 'admin-port': '0' }, {}).adminPort, 0)
+    assert.equal(defineServerConfig({ adminPort: 'off' }).adminPort, 'off')
+    assert.throws(() => resolveServerConfig({ 'admin-port': 'of' }, {}), /^ConfigError: --admin-port \(BIZAUTH_ADMIN_PORT\) must be a whole number/)
   })
 })
 
@@ -151,6 +162,8 @@ describe('the command line refuses the same values, naming the flag and the vari
         return [['maybe', 'maybe']]
       case 'cidrs':
         return [['10.0.0.1/8', ['10.0.0.1/8']]]
+      case 'portOrOff':
+        return [['none', 'none'], ['65536', 65536], ['1.5', 1.5]]
     }
   }
 

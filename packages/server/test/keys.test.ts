@@ -266,7 +266,7 @@ describe('encryption at rest', () => {
       const dataDir = await useTempDir(t)
       const lines: string[] = []
       const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) })
-      const running = await startServer(defineServerConfig({ dataDir, port: 0, argon2: FAST_ARGON2, keyEncryptionKey }), { logger: pino({ level: 'warn' }, sink) })
+      const running = await startServer(defineServerConfig({ dataDir, port: 0, adminPort: 'off', argon2: FAST_ARGON2, keyEncryptionKey }), { logger: pino({ level: 'warn' }, sink) })
       await running.close()
       const warned = lines.some((line) => /"level":40/.test(line) && line.includes('BIZAUTH_KEY_ENCRYPTION_KEY is not set'))
       assert.equal(warned, keyEncryptionKey === undefined)

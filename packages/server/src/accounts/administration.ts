@@ -62,6 +62,23 @@ export class AllowedIpNotListedError extends Error {
   }
 }
 
+/** A compare-and-set: the change applies only while the account is still at `expectedVersion`. */
+export interface ChangeOptions {
+  expectedVersion?: number
+}
+
+/** The account moved past the version the caller read (another operator changed it meanwhile). */
+export class AccountVersionMismatchError extends Error {
+  override readonly name = 'AccountVersionMismatchError'
+  constructor(
+    readonly accountId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(`account "${accountId}" is at version ${actualVersion}, not ${expectedVersion}`)
+  }
+}
+
 export type AccountAction = Extract<AuditAction, `account.${string}`>
 
 /** An account as it may be shown anywhere: never its password hash. */
@@ -279,42 +296,47 @@ export class AccountAdministration {
   }
 
   /** Token requests get 3009 and every earlier token is revoked. */
-  suspend(id: string): Promise<AccountChange> {
-    return this.#change(id, 'account.suspend', (tx, revoke) => tx.setStatus(id, 'suspended', { revoke }), { revokes: true })
+  suspend(id: string, options: ChangeOptions = {}): Promise<AccountChange> {
+    return this.#change(id, 'account.suspend', (tx, revoke) => tx.setStatus(id, 'suspended', { revoke }), { ...options, revokes: true })
   }
 
   /** Active again; tokens revoked earlier stay revoked. */
-  resume(id: string): Promise<AccountChange> {
-    return this.#change(id, 'account.resume', (tx) => tx.setStatus(id, 'active'))
+  resume(id: string, options: ChangeOptions = {}): Promise<AccountChange> {
+    return this.#change(id, 'account.resume', (tx) => tx.setStatus(id, 'active'), options)
   }
 
-  allowIp(id: string, cidrText: string): Promise<AccountChange> {
+  allowIp(id: string, cidrText: string, options: ChangeOptions = {}): Promise<AccountChange> {
     const cidr = canonicalAllowedIp(cidrText)
-    return this.#change(id, 'account.allow_ip', (tx) => tx.addAllowedIp(id, cidr))
+    return this.#change(id, 'account.allow_ip', (tx) => tx.addAllowedIp(id, cidr), options)
   }
 
   /**
    * Removing an entry that is not listed is an error, not a no-op: `deny-ip acme 10.0.0.7` while
    * 10.0.0.0/24 is allowed leaves 10.0.0.7 allowed, and the operator must learn that.
    */
-  denyIp(id: string, cidrText: string): Promise<AccountChange> {
+  denyIp(id: string, cidrText: string, options: ChangeOptions = {}): Promise<AccountChange> {
     const cidr = canonicalAllowedIp(cidrText)
-    return this.#change(id, 'account.deny_ip', async (tx) => {
-      const { account, removed } = await tx.removeAllowedIp(id, cidr)
-      if (!removed) throw new AllowedIpNotListedError(id, cidr, account.allowedIps)
-      return account
-    })
+    return this.#change(
+      id,
+      'account.deny_ip',
+      async (tx) => {
+        const { account, removed } = await tx.removeAllowedIp(id, cidr)
+        if (!removed) throw new AllowedIpNotListedError(id, cidr, account.allowedIps)
+        return account
+      },
+      options,
+    )
   }
 
-  grantRole(id: string, roleText: string): Promise<AccountChange> {
+  grantRole(id: string, roleText: string, options: ChangeOptions = {}): Promise<AccountChange> {
     const role = validRole(roleText)
-    return this.#change(id, 'account.grant_role', (tx) => tx.grantRole(id, role))
+    return this.#change(id, 'account.grant_role', (tx) => tx.grantRole(id, role), options)
   }
 
   /** Not holding the role is the state asked for, so it succeeds even when the role was not held. */
-  revokeRole(id: string, roleText: string): Promise<AccountChange> {
+  revokeRole(id: string, roleText: string, options: ChangeOptions = {}): Promise<AccountChange> {
     const role = validRole(roleText)
-    return this.#change(id, 'account.revoke_role', (tx) => tx.revokeRole(id, role))
+    return this.#change(id, 'account.revoke_role', (tx) => tx.revokeRole(id, role), options)
   }
 
   /**
@@ -355,13 +377,16 @@ export class AccountAdministration {
     id: string,
     action: AccountAction,
     apply: (tx: StoreTransaction, revocation: AccountRevocation) => Promise<Account>,
-    options: { revokes?: boolean } = {},
+    options: ChangeOptions & { revokes?: boolean } = {},
   ): Promise<AccountChange> {
     validAccountId(id)
     const revocation = accountRevocation(this.#now())
     const change = await this.#deps.store.transaction(async (tx) => {
       const before = await tx.getAccount(id)
       if (!before) throw new AccountMissingError(id)
+      if (options.expectedVersion !== undefined && before.version !== options.expectedVersion) {
+        throw new AccountVersionMismatchError(id, options.expectedVersion, before.version)
+      }
       const after = await apply(tx, revocation)
       return this.#recorded(tx, describe(action, before, after, options.revokes ? revocationInForce(revocation, after) : undefined))
     })

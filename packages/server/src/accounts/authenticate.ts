@@ -113,7 +113,7 @@ export class Authenticator {
     const issuedAt = account ? Math.max(Math.floor(readAt / 1000), account.tokensValidAfter) : 0
 
     if (this.#deps.uniformAuthErrors) {
-      const refusal = account ? this.#allowListRefusal(account, clientIp) : AccountNotFoundError()
+      const refusal = account ? this.allowListRefusal(account, clientIp) : AccountNotFoundError()
       if (refusal) {
         // Exactly what an unknown account costs and answers: a lockout count under the id, one
         // dummy check, 3001. (An existing account counts under its own generation.)
@@ -125,7 +125,7 @@ export class Authenticator {
         await this.#reservedCheck(budget, undefined, () => this.#verify(this.#deps.dummyHash, password), now)
         throw AccountNotFoundError()
       }
-      const refusal = this.#allowListRefusal(account, clientIp)
+      const refusal = this.allowListRefusal(account, clientIp)
       if (refusal) throw refusal
     }
     return this.#checkAccount(account!, password, clientIp, budget, now, issuedAt, 1)
@@ -152,7 +152,7 @@ export class Authenticator {
       const fresh = await store.getAccount(account.id)
       if (!fresh) throw uniformAuthErrors ? InvalidBasicCredentialsError() : AccountNotFoundError()
       if (fresh.version !== account.version) {
-        const refusal = this.#allowListRefusal(fresh, clientIp)
+        const refusal = this.allowListRefusal(fresh, clientIp)
         if (refusal) throw uniformAuthErrors ? InvalidBasicCredentialsError() : refusal
         // The password was verified against a hash the account still accepts: no second argon2id run for it.
         if (acceptedPasswordHashes(fresh, now).includes(hashed.passwordHash)) {
@@ -236,8 +236,8 @@ export class Authenticator {
     }
   }
 
-  /** Step 4: the refusal the allow-list gives this caller, or undefined when it admits it. */
-  #allowListRefusal(account: Account, clientIp: IpAddress | undefined): ContractError | undefined {
+  /** Step 4: the refusal the allow-list gives this caller, or undefined when it admits it (the admin API asks it on every request). */
+  allowListRefusal(account: Account, clientIp: IpAddress | undefined): ContractError | undefined {
     if (account.allowedIps.length === 0) return NoAllowedIpError()
     if (!clientIp) return InvalidIpError()
     const ranges = account.allowedIps.map((text) => this.#cidr(text))

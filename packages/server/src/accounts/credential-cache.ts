@@ -37,6 +37,8 @@ export class CredentialCache {
   readonly #key = randomBytes(32)
   readonly #entries: LruMap<string, Entry>
   readonly #inflight = new Map<string, Promise<unknown>>()
+  /** Lookups of an enabled cache and how many hit: the admin overview's hit ratio. */
+  readonly stats = { lookups: 0, hits: 0 }
 
   constructor(
     readonly ttlMs: number,
@@ -62,6 +64,7 @@ export class CredentialCache {
   /** The stored hash a fresh entry for `fingerprint` was verified against, if the account still accepts it. */
   matchedHash(fingerprint: string, account: VerifiedAccountState, now: number): string | undefined {
     if (this.ttlMs === 0) return undefined
+    this.stats.lookups++
     const entry = this.#entries.get(fingerprint)
     if (!entry) return undefined
     if (
@@ -74,6 +77,7 @@ export class CredentialCache {
       return undefined
     }
     // get() refreshed recency, not expiry: the TTL bounds how long a password is trusted without a check.
+    this.stats.hits++
     return entry.passwordHash
   }
 

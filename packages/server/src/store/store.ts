@@ -10,9 +10,12 @@
 
 export type AccountStatus = 'active' | 'suspended'
 
-/** Roles an account may hold beyond issuing tokens for itself. */
-export type AccountRole = 'introspect'
-export const ACCOUNT_ROLES: readonly AccountRole[] = ['introspect']
+/**
+ * Roles an account may hold beyond issuing tokens for itself: `introspect` (introspection and the
+ * revocation feed), `admin` (the admin API and console) and `viewer` (their read-only part).
+ */
+export type AccountRole = 'introspect' | 'admin' | 'viewer'
+export const ACCOUNT_ROLES: readonly AccountRole[] = ['introspect', 'admin', 'viewer']
 
 export interface Account {
   id: string

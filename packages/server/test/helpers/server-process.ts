@@ -13,10 +13,13 @@ export const BIZAUTH = fileURLToPath(new URL('../../../bin/bizauth.js', import.m
 /** The CLI reads argon2id parameters from the environment; these match FAST_ARGON2. */
 export const FAST_ARGON2_ENV = { BIZAUTH_ARGON2_MEMORY: '1024', BIZAUTH_ARGON2_TIME: '1', BIZAUTH_ARGON2_PARALLELISM: '1' }
 
+/** Suites run side by side: a server's admin listener is off unless the test asks for one (`--admin-port 0`). */
+const NO_ADMIN_LISTENER_ENV = { BIZAUTH_ADMIN_PORT: 'off' }
+
 export function bizauthEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('BIZAUTH_')) env[name] = value
-  return { ...env, ...FAST_ARGON2_ENV, ...extra }
+  return { ...env, ...FAST_ARGON2_ENV, ...NO_ADMIN_LISTENER_ENV, ...extra }
 }
 
 export interface CliRun {
@@ -55,6 +58,8 @@ export async function bizauthOk(args: readonly string[], options: { input?: stri
 export interface ServeChild {
   readonly child: ChildProcessWithoutNullStreams
   readonly url: string
+  /** The admin listener's URL, once it logged `"msg":"admin listening"` (with --admin-port). */
+  adminUrl(): string | undefined
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   output(): string
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -79,6 +84,7 @@ export function serve(args: readonly string[], options: { timeoutMs?: number; en
       resolve({
         child,
         url,
+        adminUrl: () => listeningUrl(output, 'admin listening'),
         exited,
         output: () => output,
         kill(signal = 'SIGKILL') {
@@ -96,12 +102,12 @@ export function serve(args: readonly string[], options: { timeoutMs?: number; en
   })
 }
 
-function listeningUrl(output: string): string | undefined {
+function listeningUrl(output: string, message = 'listening'): string | undefined {
   for (const line of output.split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"listening"')) continue
+    if (!line.startsWith('{') || !line.includes(`"${message}"`)) continue
     try {
       const entry = JSON.parse(line) as { msg?: unknown; url?: unknown }
-      if (entry.msg === 'listening' && typeof entry.url === 'string') return entry.url
+      if (entry.msg === message && typeof entry.url === 'string') return entry.url
     } catch {
       // a partial line; the rest is on its way
     }

@@ -18,11 +18,11 @@ const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>"
  * The token of `Authorization: Bearer <token>`, by the grammar every verifier applies
  * (@bizauth/verify/core): a header that breaks it is 3005, a credential too long to be a token 3002.
  */
-function bearerTokenOf(authorization: string | undefined, maxTokenLength: number): string {
+export function bearerTokenOf(authorization: string | undefined, maxTokenLength: number, howToSend = SEND_BEARER): string {
   try {
     return readBearerToken(authorization, maxTokenLength)
   } catch (error) {
-    if (isVerifyError(error)) throw error.code === '3005' ? new ContractError('3005', SEND_BEARER) : new ContractError('3002')
+    if (isVerifyError(error)) throw error.code === '3005' ? new ContractError('3005', howToSend) : new ContractError('3002')
     throw error
   }
 }

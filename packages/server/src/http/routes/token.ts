@@ -16,7 +16,9 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
     try {
       return await issueForRequest(request, reply)
     } catch (error) {
-      metrics.tokenFailures.inc({ code: error instanceof ContractError ? error.code : '9000' })
+      const code = error instanceof ContractError ? error.code : '9000'
+      metrics.tokenFailures.inc({ code })
+      metrics.activity.refused(code)
       throw error
     }
   })
@@ -32,6 +34,7 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
     const issued = await issueAccessToken(keys, issueOptions, account.id, issuedAt)
     metrics.tokensIssued.inc()
     access.jti = issued.jti
+    metrics.activity.issued()
     // RFC 6749 §5.1 also asks token responses for the HTTP/1.0 spelling of no-store.
     return sendJson(reply.header('pragma', 'no-cache'), JSON.stringify(issued.response))
   }

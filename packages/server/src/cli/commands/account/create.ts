@@ -1,4 +1,4 @@
-import { AccountExistsError } from '../../../store/store.js'
+import { ACCOUNT_ROLES, AccountExistsError } from '../../../store/store.js'
 import { booleanOption, defineCommand, printLine, stringListOption } from '../../command.js'
 import { writeLine } from '../../io.js'
 import { passwordSource, promptNewPassword, readPasswordFromStdin } from '../../password-input.js'
@@ -23,7 +23,7 @@ export default defineCommand({
   positionals: [ACCOUNT_ID_ARGUMENT],
   options: {
     'allow-ip': { type: 'string', multiple: true, valueName: 'CIDR', description: 'An address or CIDR range allowed to request tokens.' },
-    role: { type: 'string', multiple: true, valueName: 'ROLE', description: 'A role to grant (introspect).' },
+    role: { type: 'string', multiple: true, valueName: 'ROLE', description: `A role to grant (${ACCOUNT_ROLES.join(', ')}).` },
     'password-stdin': PASSWORD_STDIN_OPTION,
     ...STORE_OPTIONS,
   },

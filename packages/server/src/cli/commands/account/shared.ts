@@ -32,7 +32,7 @@ export const CIDR_ARGUMENT: PositionalSpec = {
 
 export const ROLE_ARGUMENT: PositionalSpec = {
   name: 'ROLE',
-  description: `A role: ${ACCOUNT_ROLES.join(', ')} (introspect: may call /v1/token/introspect and read the revocation feed).`,
+  description: `A role: ${ACCOUNT_ROLES.join(', ')} (introspect: may call /v1/token/introspect and read the revocation feed; admin: the admin API and console; viewer: their read-only part).`,
 }
 
 export const PASSWORD_STDIN_OPTION: OptionSpec = {

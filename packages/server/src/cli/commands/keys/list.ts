@@ -2,9 +2,8 @@ import { booleanOption, defineCommand, printLine, stringOption } from '../../com
 import { settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { JSON_OPTION } from '../account/shared.js'
-import { PROMOTION_DELAY_SPEC, keyJson, keySettings } from './shared.js'
-
-const STATE_ORDER = { next: 0, current: 1, retired: 2 } as const
+import { keyViews } from '../../../keys/key-view.js'
+import { PROMOTION_DELAY_SPEC, keySettings } from './shared.js'
 
 export default defineCommand({
   name: 'list',
@@ -23,9 +22,7 @@ export default defineCommand({
   async run(context) {
     const { promotionDelaySeconds } = keySettings(context, { [PROMOTION_DELAY_SPEC.flag]: stringOption(context, PROMOTION_DELAY_SPEC.flag) })
     const records = await withStore(context, (store) => store.listKeys())
-    const keys = records
-      .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.createdAt.getTime() - a.createdAt.getTime())
-      .map((record) => keyJson(record, promotionDelaySeconds))
+    const keys = keyViews(records, promotionDelaySeconds)
     if (booleanOption(context, 'json')) {
       printLine(context, JSON.stringify(keys, null, 2))
       return

@@ -1,5 +1,5 @@
 import { SETTINGS } from '../../../config.js'
-import { rotateKey } from '../../../keys/key-ring.js'
+import { rotateSigningKey } from '../../../keys/key-view.js'
 import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
 import { secretNotes, settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
@@ -33,10 +33,8 @@ export default defineCommand({
     const result = await auditedChange(() =>
       withStore(context, async (store) => {
         const encryption = await keyEncryptionFor(context, store)
-        const current = (await store.listKeys()).find((key) => key.state === 'current')
-        const alg = algorithm ?? current?.alg ?? 'EdDSA'
-        const rotated = await rotateKey(store, { algorithm: alg, encryption, audit }, immediately)
-        return { ...rotated, alg, encrypted: encryption.enabled }
+        const rotated = await rotateSigningKey(store, { algorithm, encryption, audit }, immediately)
+        return { ...rotated, encrypted: encryption.enabled }
       }),
     )
     printLine(context, `kid:       ${result.kid}`)

@@ -5,40 +5,9 @@
 import { ConfigError, DEFAULTS, SETTINGS, readSetting } from '../../../config.js'
 import { KeyEncryptionError, createKeyEncryption, isSealed, type KeyEncryption } from '../../../keys/key-encryption.js'
 import { loadKey } from '../../../keys/key-material.js'
-import type { KeyAlgorithm, SigningKeyRecord, Store } from '../../../store/store.js'
-import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../../../tokens/lifetime.js'
+import type { KeyAlgorithm, Store } from '../../../store/store.js'
 import type { CommandContext } from '../../command.js'
 import { CliError } from '../../errors.js'
-
-export interface KeyJson {
-  kid: string
-  alg: KeyAlgorithm
-  state: SigningKeyRecord['state']
-  createdAt: string
-  activatedAt: string | null
-  retiredAt: string | null
-  /** next keys: when a running server promotes it (with the promotion delay in effect here). */
-  promotesAt: string | null
-  /** retired keys: when it stops being published (the last token it signed has expired, plus skew, as the key ring does). */
-  removedAfter: string | null
-}
-
-export function keyJson(key: SigningKeyRecord, promotionDelaySeconds: number): KeyJson {
-  const iso = (date: Date | null) => (date ? date.toISOString() : null)
-  return {
-    kid: key.kid,
-    alg: key.alg,
-    state: key.state,
-    createdAt: key.createdAt.toISOString(),
-    activatedAt: iso(key.activatedAt),
-    retiredAt: iso(key.retiredAt),
-    promotesAt: key.state === 'next' ? new Date(key.createdAt.getTime() + promotionDelaySeconds * 1000).toISOString() : null,
-    removedAfter:
-      key.state === 'retired' && key.retiredAt
-        ? new Date(key.retiredAt.getTime() + (TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000).toISOString()
-        : null,
-  }
-}
 
 /** The settings of `serve` this command honours, resolved the same way (flag, then env, then default). */
 export function keySettings(context: CommandContext, flags: Record<string, string | undefined>): { algorithm: KeyAlgorithm | undefined; promotionDelaySeconds: number } {

@@ -10,10 +10,9 @@ import { defineCommand, printLine } from '../../command.js'
 import { CliError } from '../../errors.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { auditedChange, cliAuditWriter } from '../audit/shared.js'
-import { revokeTokenById } from '../../../revocation/revoke-token.js'
-import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../../../tokens/lifetime.js'
+import { RevocationTargetError, revocationTarget, revokeTokenById, type RevocationTarget } from '../../../revocation/revoke-token.js'
+import { CLOCK_SKEW_SECONDS } from '../../../tokens/lifetime.js'
 
-const JTI = /^[A-Za-z0-9_-]{1,128}$/
 /** Far beyond any real token; a mistaken `< bigfile` is refused, not read whole. */
 const MAX_INPUT_BYTES = 16 * 1024
 
@@ -25,31 +24,6 @@ async function readTokenFromStdin(stdin: CliIo['stdin']): Promise<string> {
     if (text.includes('\n')) break
   }
   return text.split(/\r?\n/)[0] ?? ''
-}
-
-export interface RevocationTarget {
-  jti: string
-  /** When the token expires (or, for a bare jti, the latest it can). */
-  exp: number
-}
-
-export function revocationTarget(text: string, nowSeconds = Math.floor(Date.now() / 1000)): RevocationTarget {
-  const value = text.trim()
-  if (JTI.test(value)) return { jti: value, exp: nowSeconds + TOKEN_LIFETIME_SECONDS }
-  const parts = value.split('.')
-  if (parts.length !== 3) throw new CliError('give a token (three dot-separated parts) or its jti (base64url), or "-" to read it from stdin')
-  let claims: { jti?: unknown; exp?: unknown }
-  try {
-    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as typeof claims
-  } catch {
-    throw new CliError('the token\'s payload is not base64url JSON; give its jti instead')
-  }
-  if (typeof claims?.jti !== 'string' || !JTI.test(claims.jti)) throw new CliError('the token carries no usable jti; nothing revoked')
-  // Unverified, so bounded: no token of ours lives past now + 24 h, and a forged exp must not
-  // keep a row forever.
-  const latest = nowSeconds + TOKEN_LIFETIME_SECONDS
-  const exp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.min(Math.floor(claims.exp), latest) : latest
-  return { jti: claims.jti, exp }
 }
 
 export default defineCommand({
@@ -68,7 +42,13 @@ export default defineCommand({
   async run(context) {
     const given = context.args['JTI-OR-TOKEN'] ?? ''
     const text = given === '-' ? await readTokenFromStdin(context.io.stdin) : given
-    const target = revocationTarget(text)
+    let target: RevocationTarget
+    try {
+      target = revocationTarget(text)
+    } catch (error) {
+      if (error instanceof RevocationTargetError) throw new CliError(error.message)
+      throw error
+    }
     const audit = cliAuditWriter(context)
     await auditedChange(() => withStore(context, (store) => revokeTokenById(store, target.jti, target.exp, CLOCK_SKEW_SECONDS, audit)))
     printLine(context, `revoked token ${target.jti} (kept until ${new Date((target.exp + CLOCK_SKEW_SECONDS) * 1000).toISOString()})`)
