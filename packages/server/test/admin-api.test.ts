@@ -40,10 +40,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(!shown.body.includes(body.password), 'the password is in the creating answer only')
       assert.equal(shown.headers.etag, '"v1"')
 
-      const given = await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'given', allowed_ips: [], roles: ['introspect'], password: 'chosen-pw' } })
+      const given = await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'given', allowed_ips: [], roles: ['introspect'], password: 'chosen-password-1' } })
       assert.equal(given.statusCode, 201)
       assert.equal(json(given).password, undefined, 'a given password is never echoed')
-      assert.ok(!given.body.includes('chosen-pw'))
+      assert.ok(!given.body.includes('chosen-password-1'))
+      // The password policy holds through the API as through the CLI, and says what is missing.
+      const weak = await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'weak', allowed_ips: [], password: 'short' } })
+      assert.equal(weak.statusCode, 400, weak.body)
+      assert.match(json(weak).description, /at least 10/)
+      assert.ok(!weak.body.includes('"short"'), 'the refused password is not echoed')
     })
 
     it('refuses a duplicate id with 409 and an unknown account with 404', async () => {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import { pino } from 'pino'
 import { AccountAdministration } from '../src/accounts/administration.js'
+import { buildAdminApp } from '../src/http/admin/app.js'
 import { answerCode, basic, startTestApp, type TestApp } from './helpers/app.js'
 import { parsePrometheusText, sampleValue, type Family } from './helpers/prometheus.js'
 
@@ -36,8 +37,10 @@ function accessLines(lines: string[]): AccessLine[] {
   return lines.map((line) => JSON.parse(line) as AccessLine).filter((line) => line.msg === 'access')
 }
 
+/** /metrics is served by the admin listener only (issue 10 §1): an admin app over the same services. */
 async function scrape(t: TestApp): Promise<Map<string, Family>> {
-  const response = await t.app.inject({ method: 'GET', url: '/metrics' })
+  const admin = await buildAdminApp(t.services)
+  const response = await admin.inject({ method: 'GET', url: '/metrics' }).finally(() => admin.close())
   assert.equal(response.statusCode, 200)
   assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/)
   return parsePrometheusText(response.body)
