@@ -168,3 +168,13 @@ export function booleanOption(context: CommandContext, name: string): boolean {
 export function printLine(context: CommandContext, line = ''): void {
   writeLine(context.io.stdout, line)
 }
+
+/**
+ * Rows under a header, each column as wide as its widest cell (header included), two spaces
+ * apart. `withHeader: false` prints the rows only, at the same widths (a later page of a list).
+ */
+export function printTable(context: CommandContext, header: readonly string[], rows: readonly (readonly string[])[], withHeader = true): void {
+  const table = [header, ...rows]
+  const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
+  for (const row of withHeader ? table : rows) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+}

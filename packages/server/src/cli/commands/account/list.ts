@@ -1,5 +1,5 @@
 import type { AccountView } from '../../../accounts/administration.js'
-import { booleanOption, defineCommand, printLine, type CommandContext } from '../../command.js'
+import { booleanOption, defineCommand, printLine, printTable, type CommandContext } from '../../command.js'
 import { STORE_OPTIONS } from '../../store-options.js'
 import { JSON_OPTION, accountJson, describeIps, withAdministration } from './shared.js'
 
@@ -18,7 +18,7 @@ export default defineCommand({
       for (;;) {
         const page = await administration.list({ ...(after === undefined ? {} : { after }), limit: LIST_PAGE_SIZE })
         if (json) printJsonItems(context, page, listed)
-        else if (page.length > 0) printTable(context, page, listed === 0)
+        else if (page.length > 0) printAccounts(context, page, listed === 0)
         listed += page.length
         if (page.length < LIST_PAGE_SIZE) break
         after = page[page.length - 1]!.id
@@ -38,9 +38,7 @@ function printJsonItems(context: CommandContext, page: readonly AccountView[], b
 }
 
 /** One page as a table; the widths are each page's own (a page is a thousand rows). */
-function printTable(context: CommandContext, page: readonly AccountView[], withHeader: boolean): void {
+function printAccounts(context: CommandContext, page: readonly AccountView[], withHeader: boolean): void {
   const rows = page.map((a) => [a.id, a.status, describeIps(a.allowedIps), a.roles.join(',') || '-', a.createdAt.toISOString()])
-  const table = [['ID', 'STATUS', 'ALLOWED IPS', 'ROLES', 'CREATED'], ...rows]
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
-  for (const row of withHeader ? table : rows) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+  printTable(context, ['ID', 'STATUS', 'ALLOWED IPS', 'ROLES', 'CREATED'], rows, withHeader)
 }

@@ -1,4 +1,4 @@
-import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { booleanOption, defineCommand, printLine, printTable, stringOption } from '../../command.js'
 import { CliError } from '../../errors.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { AUDIT_FILTER_OPTIONS, auditEventLine, auditQueryOf, kstText } from './shared.js'
@@ -35,9 +35,7 @@ export default defineCommand({
       return
     }
     const rows = events.map((e) => [String(e.seq), kstText(e.time), `${e.actor.type}:${e.actor.id}`, e.source, e.action, e.target, describeChanges(e.changes)])
-    const table = [['SEQ', 'TIME', 'ACTOR', 'SOURCE', 'ACTION', 'TARGET', 'CHANGES'], ...rows]
-    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
-    for (const row of table) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+    printTable(context, ['SEQ', 'TIME', 'ACTOR', 'SOURCE', 'ACTION', 'TARGET', 'CHANGES'], rows)
   },
 })
 

@@ -1,4 +1,4 @@
-import { booleanOption, defineCommand, printLine, stringOption } from '../../command.js'
+import { booleanOption, defineCommand, printLine, printTable, stringOption } from '../../command.js'
 import { settingOption } from '../../setting-options.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
 import { JSON_OPTION } from '../account/shared.js'
@@ -40,8 +40,6 @@ export default defineCommand({
       key.retiredAt ?? '-',
       key.promotesAt ? `promoted after ${key.promotesAt}` : key.removedAfter ? `removed after ${key.removedAfter}` : '-',
     ])
-    const table = [['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'NEXT STEP'], ...rows]
-    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
-    for (const row of table) printLine(context, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+    printTable(context, ['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'NEXT STEP'], rows)
   },
 })
