@@ -24,7 +24,47 @@ export interface CounterStore {
    * or returns the milliseconds until one is available (taking nothing).
    */
   take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number>
+  /**
+   * Fixed window: adds 1 to `key` (starting a window of `windowMs` on the first hit) and returns
+   * the new count with the epoch milliseconds at which the window ends.
+   */
+  hit(key: string, windowMs: number, now: number): Promise<WindowCount>
+  /**
+   * One atomic step, so that of all callers (of all instances sharing the store) exactly one is
+   * told it tripped: when the count under `countKey` has reached `threshold` and `flagKey` is not
+   * set, it moves the level under `levelKey` on (when given), sets `flagKey` to the epoch
+   * milliseconds it ends at, for min(maxMs, baseMs * 2^(level - 1)), and deletes the count.
+   * Returns the level and duration to that one caller; undefined to every other.
+   */
+  trip(trip: Trip, now: number): Promise<Tripped | undefined>
   close?(): Promise<void>
+}
+
+export interface WindowCount {
+  count: number
+  resetAt: number
+}
+
+export interface Trip {
+  countKey: string
+  threshold: number
+  flagKey: string
+  /** Without it the level is always 1 (a fixed duration of baseMs). */
+  levelKey?: string
+  /** How long the level is remembered after this trip. */
+  levelTtlMs: number
+  baseMs: number
+  maxMs: number
+}
+
+export interface Tripped {
+  level: number
+  durationMs: number
+}
+
+/** The duration a trip at `level` sets (shared with the Redis script's arithmetic). */
+export function tripDurationMs(trip: Pick<Trip, 'baseMs' | 'maxMs'>, level: number): number {
+  return Math.min(trip.maxMs, trip.baseMs * 2 ** Math.min(level - 1, 30))
 }
 
 interface Entry {
@@ -137,6 +177,30 @@ export class MemoryCounterStore implements CounterStore {
     }
     this.#write(key, { value: tokens, stamp: now, expiresAt: now + ttl })
     return Math.ceil(((1 - tokens) / refillPerSecond) * 1000)
+  }
+
+  async hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
+    const entry = this.#live(key, now)
+    const count = (entry?.value ?? 0) + 1
+    const resetAt = entry?.expiresAt ?? now + windowMs
+    this.#write(key, { value: count, stamp: now, expiresAt: resetAt })
+    return { count, resetAt }
+  }
+
+  // Nothing awaits between the reads and the writes, so on one event loop this is one step.
+  async trip(trip: Trip, now: number): Promise<Tripped | undefined> {
+    if ((this.#live(trip.countKey, now)?.value ?? 0) < trip.threshold) return undefined
+    if (this.#live(trip.flagKey, now)) return undefined
+    let level = 1
+    if (trip.levelKey) {
+      level = (this.#live(trip.levelKey, now)?.value ?? 0) + 1
+      this.#write(trip.levelKey, { value: level, stamp: now, expiresAt: now + trip.levelTtlMs })
+    }
+    const durationMs = tripDurationMs(trip, level)
+    this.#write(trip.flagKey, { value: now + durationMs, stamp: now, expiresAt: now + durationMs })
+    const counts = this.#kindOf(trip.countKey)
+    if (counts?.delete(trip.countKey)) this.#size--
+    return { level, durationMs }
   }
 }
 

@@ -85,11 +85,10 @@ export class Limits {
     if (ipFailureLimit === 0) return
     const key = `ipfail:${ip}`
     const failures = reserved ? await this.counters.get(key, now) : await this.counters.increment(key, ipFailureWindowSeconds * 1000, now)
-    if (failures >= ipFailureLimit) {
-      await this.counters.set(`ipblock:${ip}`, now + ipBlockSeconds * 1000, ipBlockSeconds * 1000, now)
-      await this.counters.delete(key)
-      await this.episodes?.ipBlock({ address: ip, seconds: ipBlockSeconds })
-    }
+    if (failures < ipFailureLimit) return
+    const blockMs = ipBlockSeconds * 1000
+    const tripped = await this.counters.trip({ countKey: key, threshold: ipFailureLimit, flagKey: `ipblock:${ip}`, levelTtlMs: blockMs, baseMs: blockMs, maxMs: blockMs }, now)
+    if (tripped) await this.episodes?.ipBlock({ address: ip, seconds: ipBlockSeconds })
   }
 
   // --- per account (keys from lockoutKey) -----------------------------------------------------
@@ -129,13 +128,12 @@ export class Limits {
   async recordPasswordFailure(key: string, now: number): Promise<void> {
     const { lockoutThreshold, lockoutBaseSeconds, lockoutMaxSeconds } = this.settings
     if (lockoutThreshold === 0) return
-    if ((await this.lockedFor(key, now)) > 0) return
     if ((await this.counters.get(`fail:${key}`, now)) < lockoutThreshold) return
-    const level = await this.counters.increment(`level:${key}`, MEMORY_MS, now)
-    const seconds = Math.min(lockoutMaxSeconds, lockoutBaseSeconds * 2 ** Math.min(level - 1, 30))
-    await this.counters.set(`lock:${key}`, now + seconds * 1000, seconds * 1000, now)
-    await this.counters.delete(`fail:${key}`)
-    await this.episodes?.lockout({ accountId: accountIdOfLockoutKey(key), level, seconds })
+    const tripped = await this.counters.trip(
+      { countKey: `fail:${key}`, threshold: lockoutThreshold, flagKey: `lock:${key}`, levelKey: `level:${key}`, levelTtlMs: MEMORY_MS, baseMs: lockoutBaseSeconds * 1000, maxMs: lockoutMaxSeconds * 1000 },
+      now,
+    )
+    if (tripped) await this.episodes?.lockout({ accountId: accountIdOfLockoutKey(key), level: tripped.level, seconds: Math.round(tripped.durationMs / 1000) })
   }
 
   /** A right password resets the count (checks still in flight then count no more). */
