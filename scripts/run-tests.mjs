@@ -2,7 +2,7 @@
 // Runs every compiled test file (packages/*/dist/test/**/*.test.js) with node's own test runner.
 // Node 20's `node --test` takes no globs, so the files are listed here.
 //
-// Service-backed tests (PostgreSQL) read BIZAUTH_TEST_DATABASE_URL.
+// Service-backed tests read BIZAUTH_TEST_DATABASE_URL (PostgreSQL) and BIZAUTH_TEST_REDIS_URL (Redis).
 // Without them those tests are skipped with a visible reason; with BIZAUTH_REQUIRE_SERVICES=1
 // (set by .ci/run) a missing service fails the run instead of skipping it.
 import { readdirSync, statSync } from 'node:fs'
@@ -31,7 +31,7 @@ if (selected.length === 0) {
   process.exit(1)
 }
 
-const services = [['PostgreSQL', 'BIZAUTH_TEST_DATABASE_URL']]
+const services = [['PostgreSQL', 'BIZAUTH_TEST_DATABASE_URL'], ['Redis', 'BIZAUTH_TEST_REDIS_URL']]
 for (const [name, variable] of services) {
   if (!process.env[variable]) console.log(`# NOTE: ${variable} is not set: the ${name} tests will be SKIPPED (see README, "Tests").`)
 }
