@@ -71,6 +71,9 @@ function whyOf(issue: ValidationIssue): string {
   }
 }
 
+/** The service's field names the API spells otherwise (its durations carry their unit). */
+const API_FIELD_OF: Partial<Record<AccountInputError['field'], string>> = { keep_previous_for: 'keep_previous_for_seconds' }
+
 /** The admin API's errors in the contract's form; everything else as the public app renders it. */
 function adminErrorHandler(this: unknown, error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const validation = (error as FastifyError).validation as ValidationIssue[] | undefined
@@ -78,7 +81,7 @@ function adminErrorHandler(this: unknown, error: FastifyError | Error, request: 
     const issue = validation[0]
     return sendContractError(reply, AdminInputError(fieldOf(issue, (error as FastifyError).validationContext), whyOf(issue)))
   }
-  if (error instanceof AccountInputError) return sendContractError(reply, AdminInputError(error.field, error.message))
+  if (error instanceof AccountInputError) return sendContractError(reply, AdminInputError(API_FIELD_OF[error.field] ?? error.field, error.message))
   if (error instanceof AuditFilterError) return sendContractError(reply, AdminInputError(error.field, error.message))
   if (error instanceof AllowedIpNotListedError) return sendContractError(reply, AdminInputError('allowed_ips', error.message))
   if (error instanceof AccountMissingError) return sendContractError(reply, UnknownAccountError(error.accountId))

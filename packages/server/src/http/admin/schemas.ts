@@ -3,6 +3,7 @@
  * turns them into the OpenAPI document (GET /admin/v1/openapi.json), so the document is what the
  * server checks. Objects are closed (`additionalProperties: false`): an unknown field is an error.
  */
+import { MAX_KEEP_PREVIOUS_SECONDS } from '../../accounts/administration.js'
 import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from '../../store/audit-listing.js'
 import { ACCOUNT_ROLES, AUDIT_ACTIONS } from '../../store/store.js'
 import { CODE_TABLE } from '../../errors.js'
@@ -108,7 +109,16 @@ export const UPDATE_ACCOUNT_BODY = {
 export const SET_PASSWORD_BODY = {
   type: 'object',
   additionalProperties: false,
-  properties: { password: PASSWORD },
+  properties: {
+    password: PASSWORD,
+    keep_previous_for_seconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_KEEP_PREVIOUS_SECONDS,
+      description:
+        `A rotation without downtime (as \`account set-password --keep-previous-for\`): the previous password keeps working this many seconds (at most 7 days, ${MAX_KEEP_PREVIOUS_SECONDS}) and earlier tokens stay valid. Without it the previous password stops at once and earlier tokens are revoked.`,
+    },
+  },
 } as const
 
 /** An account change that may have generated a password: it is in this answer and nowhere else. */
@@ -119,6 +129,7 @@ export const ACCOUNT_WITH_PASSWORD = {
   properties: {
     account: { $ref: 'Account#' },
     password: { type: 'string', description: 'Only when the server generated it: shown once, never again.' },
+    previous_password_valid_until: { ...ISO_TIME, description: 'Only with keep_previous_for_seconds: until when the previous password still works.' },
   },
 } as const
 
