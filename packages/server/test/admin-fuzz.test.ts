@@ -138,6 +138,19 @@ describe('the audit query parser, property-tested', () => {
     )
     assert.equal(parseAuditLimit(undefined), AUDIT_PAGE_DEFAULT)
   })
+
+  it('a time without an offset is KST, on every day of the year (January 1st too)', () => {
+    const instant = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true })
+    fc.assert(
+      fc.property(instant, (date) => {
+        const kst = new Date(date.getTime() + 9 * 3_600_000).toISOString().slice(0, 23)
+        assert.equal(parseAuditQuery({ since: kst }).since!.getTime(), date.getTime(), kst)
+        assert.equal(parseAuditQuery({ until: kst.slice(0, 10) }).until!.getTime(), Date.parse(`${kst.slice(0, 10)}T00:00:00+09:00`))
+      }),
+      // 2026-01-01 00:00 KST is still 2025 in UTC: the case a year check got wrong.
+      { numRuns: 1000, examples: [[new Date('2025-12-31T15:00:00Z')]] },
+    )
+  })
 })
 
 describe('GET /admin/v1/audit query strings, property-tested', () => {
