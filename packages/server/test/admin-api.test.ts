@@ -187,6 +187,37 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(refusal(shortPassword).description, /^password:/)
     })
 
+    it('keep_previous_for_seconds: both passwords get tokens and earlier tokens stay valid; out of range is 400; without it the old one stops at once', async () => {
+      await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'rotating', allowed_ips: ['127.0.0.1'], password: 'old-Password-1' } })
+      const earlier = json(await t.token(basic('rotating', 'old-Password-1'))).accesstoken as string
+      const requested = Date.now()
+      const kept = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'new-Password-2', keep_previous_for_seconds: 3600 } })
+      assert.equal(kept.statusCode, 200, kept.body)
+      const until = Date.parse(json(kept).previous_password_valid_until)
+      assert.ok(until >= requested + 3_599_000 && until <= Date.now() + 3_601_000, json(kept).previous_password_valid_until)
+      assert.equal(json(kept).account.tokens_valid_after, 0, 'nothing revoked')
+      assert.equal((await t.token(basic('rotating', 'old-Password-1'))).statusCode, 200, 'the previous password still works')
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 200, 'and the new one')
+      assert.equal((await t.services.tokenVerifier.verify(earlier)).active, true, 'a token issued before stays valid')
+
+      for (const keep of [0, -1, 604_801, 1.5, '60', null]) {
+        const answer = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { keep_previous_for_seconds: keep } })
+        assert.equal(answer.statusCode, 400, `${keep}: ${answer.body}`)
+        assert.match(refusal(answer).description, /^keep_previous_for_seconds: /, String(keep))
+      }
+      const week = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'week-Password-3', keep_previous_for_seconds: 604_800 } })
+      assert.equal(week.statusCode, 200, 'seven days is the longest overlap')
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 200)
+
+      const plain = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'last-Password-4' } })
+      assert.equal(json(plain).previous_password_valid_until, undefined)
+      assert.equal((await t.token(basic('rotating', 'week-Password-3'))).statusCode, 400, 'without it the previous password stops at once')
+      assert.equal((await t.token(basic('rotating', 'last-Password-4'))).statusCode, 200)
+      // The verdict above is cached until the revocation feed's next poll; a fresh one asks the store.
+      t.services.tokenVerifier.clearCache()
+      assert.equal((await t.services.tokenVerifier.verify(earlier)).active, false, 'and earlier tokens are revoked')
+    })
+
     it('lists and rotates keys as the CLI does, and revokes a token by jti or whole', async () => {
       const before = json(await t.call('GET', '/admin/v1/keys', { token: viewerToken }))
       assert.equal(before.keys.filter((key: { state: string }) => key.state === 'current').length, 1)
@@ -276,7 +307,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const path of [
         '/v1/token', '/v1/token/introspect', '/v1/token/revoke', '/v1/token/revocations', '/.well-known/jwks.json', '/health/live', '/health/ready',
         '/admin/v1/accounts', '/admin/v1/accounts/{id}', '/admin/v1/accounts/{id}/password', '/admin/v1/accounts/{id}/revoke-tokens',
-        '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats',
+        '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats', '/admin/v1/audit',
       ]) assert.ok(paths.includes(path), `${path} in ${paths.join(' ')}`)
       assert.ok(!paths.some((path) => path.startsWith('/console')), 'the console is not an API')
       assert.deepEqual(Object.keys(raw.paths['/admin/v1/accounts/{id}']).sort(), ['delete', 'get', 'patch'])

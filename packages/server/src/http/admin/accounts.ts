@@ -163,12 +163,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
     },
   )
 
-  app.post<{ Params: { id: string }; Body: { password?: string } }>(
+  app.post<{ Params: { id: string }; Body: { password?: string; keep_previous_for_seconds?: number } }>(
     '/admin/v1/accounts/:id/password',
     {
       schema: {
         ...schemaTags,
-        summary: 'Set or generate a password; earlier tokens are revoked',
+        summary: 'Set or generate a password; earlier tokens are revoked, unless keep_previous_for_seconds keeps the previous password working for a while',
         params: ACCOUNT_ID_PARAMS,
         body: SET_PASSWORD_BODY,
         response: { 200: ACCOUNT_WITH_PASSWORD, ...ACCOUNT_ERRORS },
@@ -177,9 +177,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
       config: { optionalBody: true },
     },
     async (request, reply) => {
-      const changed = await adminFor(request).setPassword(request.params.id, request.body.password)
+      const { password, keep_previous_for_seconds: keepPreviousForSeconds } = request.body
+      const changed = await adminFor(request).setPassword(request.params.id, password, keepPreviousForSeconds === undefined ? {} : { keepPreviousForSeconds })
       const body: Record<string, unknown> = { account: accountJson(changed.after!) }
       if (changed.generatedPassword !== undefined) body.password = changed.generatedPassword
+      const keptUntil = changed.after!.previousPasswordValidUntil
+      if (keepPreviousForSeconds !== undefined && keptUntil !== undefined) body.previous_password_valid_until = keptUntil.toISOString()
       return sendAccount(reply, changed.after!, body)
     },
   )
