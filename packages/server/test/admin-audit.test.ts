@@ -1,7 +1,7 @@
 /**
  * The audit trail through the admin API, on SQLite and PostgreSQL:
  * - GET /admin/v1/audit (issue 10 §2): the events `bizauth audit list --json` prints, filtered by
- *   account, action and time, paged with `after`/`next_after`; bad input 400 naming the filter;
+ *   account, action and time, paged with `cursor`/`next_cursor`; bad input 400 naming the filter;
  *   3005, 3002 and 403 like every admin route. Every answer is checked against the document.
  * - Issue 11: each change made through the admin API appears exactly once in
  *   `bizauth audit list --json` (a child process), by the admin account from the caller's IP,
@@ -23,7 +23,7 @@ const CALLER_IP = '127.0.0.1'
 
 interface AuditPage {
   events: AuditEvent[]
-  next_after: number | null
+  next_cursor: string | null
 }
 
 const pageOf = (response: LightMyRequestResponse): AuditPage => JSON.parse(response.body) as AuditPage
@@ -59,7 +59,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const answer = await audit('')
       assert.equal(answer.statusCode, 200, answer.body)
       const page = pageOf(answer)
-      assert.equal(page.next_after, null)
+      assert.equal(page.next_cursor, null)
       const ours = page.events.filter((event) => event.target === 'acme' || event.target === 'beta')
       assert.deepEqual(ours.map((event) => [event.action, event.target]), [['account.create', 'acme'], ['account.create', 'beta'], ['account.suspend', 'acme']])
       for (const event of ours) {
@@ -87,22 +87,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(pageOf(await audit(`since=${encodeURIComponent(`${first.time.slice(0, 10)} 09:00:00`)}&account=acme`)).events.length, kst)
     })
 
-    it('pages with after and next_after until null', async () => {
+    it('pages with cursor and next_cursor until null', async () => {
       const everything = pageOf(await audit('limit=1000')).events
       assert.ok(everything.length >= 3)
       const seen: number[] = []
-      let cursor: number | null = 0
+      let cursor: string | null = ''
       let pages = 0
       while (cursor !== null) {
-        const page: AuditPage = pageOf(await audit(`limit=2&after=${cursor}`))
+        const page: AuditPage = pageOf(await audit(`limit=2${cursor ? `&cursor=${cursor}` : ''}`))
         assert.ok(page.events.length <= 2)
         seen.push(...page.events.map((event) => event.seq))
-        cursor = page.next_after
+        cursor = page.next_cursor
         pages++
       }
       assert.deepEqual(seen, everything.map((event) => event.seq))
       assert.equal(pages, Math.ceil(everything.length / 2))
-      assert.deepEqual(pageOf(await audit(`after=${everything.at(-1)!.seq}`)), { events: [], next_after: null })
+      assert.deepEqual(pageOf(await audit(`cursor=${everything.at(-1)!.seq}`)), { events: [], next_cursor: null })
     })
 
     it('answers bad input with 400 naming the filter', async () => {
@@ -115,9 +115,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['limit=1001', 'limit'],
         ['limit=abc', 'limit'],
         ['limit=-5', 'limit'],
-        ['after=-1', 'after'],
-        ['after=seq-3', 'after'],
-        ['after=1e3', 'after'],
+        ['cursor=-1', 'cursor'],
+        ['cursor=seq-3', 'cursor'],
+        ['cursor=1e3', 'cursor'],
         ['action=account.explode', 'action'],
         ['account=bad%20id', 'account'],
         ['page=2', 'page'],
@@ -147,7 +147,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('is in the OpenAPI document with its query parameters and its page schema', async () => {
       const operation = (t.documented.document.paths['/admin/v1/audit'] as Record<string, { parameters?: Array<{ name: string; in: string }> }> | undefined)?.get
       assert.ok(operation, 'GET /admin/v1/audit is documented')
-      assert.deepEqual(operation.parameters?.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name).sort(), ['account', 'action', 'after', 'limit', 'since', 'until'])
+      assert.deepEqual(operation.parameters?.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name).sort(), ['account', 'action', 'cursor', 'limit', 'since', 'until'])
     })
   })
 

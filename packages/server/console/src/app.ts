@@ -52,8 +52,8 @@ let view: View = 'accounts'
 let query = ''
 let cursors: string[] = []
 let auditFilter = { account: '', action: '' }
-/** The `after` of each page shown so far: the last is the current page's, popping goes back. */
-let auditCursors: number[] = []
+/** The `cursor` of each page shown so far: the last is the current page's, popping goes back. */
+let auditCursors: string[] = []
 let notice = ''
 let idleTimer: number | undefined
 let refreshTimer: number | undefined
@@ -406,9 +406,9 @@ async function renderAudit(target: HTMLElement): Promise<void> {
     if (auditFilter.account) params.set('account', auditFilter.account)
     if (auditFilter.action) params.set('action', auditFilter.action)
     const after = auditCursors[auditCursors.length - 1]
-    if (after !== undefined) params.set('after', String(after))
+    if (after !== undefined) params.set('cursor', after)
     try {
-      const { body } = await api<{ events: AuditEvent[]; next_after: number | null }>('GET', `/admin/v1/audit?${params}`)
+      const { body } = await api<{ events: AuditEvent[]; next_cursor: string | null }>('GET', `/admin/v1/audit?${params}`)
       const rows = body.events.map((event) =>
         h(
           'tr',
@@ -427,9 +427,9 @@ async function renderAudit(target: HTMLElement): Promise<void> {
         auditCursors.pop()
         void load()
       })
-      const next = body.next_after !== null ? h('button', { type: 'button' }, w.nextPage) : undefined
+      const next = body.next_cursor !== null ? h('button', { type: 'button' }, w.nextPage) : undefined
       next?.addEventListener('click', () => {
-        auditCursors.push(body.next_after!)
+        auditCursors.push(body.next_cursor!)
         void load()
       })
       const head = [w.seq, w.time, w.actor, w.source, w.action, w.target, w.changes].map((label) => h('th', {}, label))

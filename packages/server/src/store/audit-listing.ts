@@ -14,7 +14,7 @@ import { AUDIT_ACTIONS, type AuditAction, type AuditEvent, type AuditQuery } fro
 export const AUDIT_PAGE_DEFAULT = 100
 export const AUDIT_PAGE_MAX = 1000
 
-export type AuditFilterName = 'account' | 'action' | 'since' | 'until' | 'after' | 'limit'
+export type AuditFilterName = 'account' | 'action' | 'since' | 'until' | 'after' | 'limit' | 'cursor'
 
 /** A filter's text that does not parse; `message` completes "<filter> …". */
 export class AuditFilterError extends Error {

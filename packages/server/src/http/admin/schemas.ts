@@ -251,7 +251,7 @@ export const AUDIT_LIST_QUERY = {
     action: { type: 'string', enum: [...AUDIT_ACTIONS], description: 'Only this action.' },
     since: { type: 'string', maxLength: 40, description: 'Only events at or after this time: ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z (without an offset: KST).' },
     until: { type: 'string', maxLength: 40, description: 'Only events before this time (ISO 8601, as since).' },
-    after: { type: 'string', maxLength: 20, description: 'The cursor: `next_after` of the previous page (events with a greater seq).' },
+    cursor: { type: 'string', maxLength: 20, description: 'The `next_cursor` of the previous page.' },
     limit: { type: 'string', maxLength: 8, description: `Events per page, 1-${AUDIT_PAGE_MAX} (default ${AUDIT_PAGE_DEFAULT}).` },
   },
 } as const
@@ -286,10 +286,10 @@ const AUDIT_EVENT = {
 
 export const AUDIT_PAGE = {
   type: 'object',
-  required: ['events', 'next_after'],
+  required: ['events', 'next_cursor'],
   additionalProperties: false,
   properties: {
     events: { type: 'array', items: AUDIT_EVENT, description: 'Oldest first.' },
-    next_after: { type: ['integer', 'null'], description: 'Pass as `after` for the next page; null on the last.' },
+    next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last.' },
   },
 } as const
