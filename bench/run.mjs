@@ -107,7 +107,7 @@ function buildSummary({ runs, hashBound, notes }, extras) {
     })
   }
   row('raw', 'raw node:http, same body')
-  row('warm', 'warm: 1 account, --issuance-rate 0')
+  row('warm', 'warm: 1 account, --rate-limit 0')
   row('bucket', 'warm: 1 account, default bucket')
   row('spreadFirstContact', 'spread: 1,000 accounts, first contact')
   row('spread', 'spread: 1,000 accounts, steady')
@@ -151,7 +151,7 @@ function buildSummary({ runs, hashBound, notes }, extras) {
     allNotes.push(
       'The default per-account issuance bucket (600/min) starts full at 600 tokens and refills at 10/s, so ONE account is capped at 10 tokens/s sustained' +
         (runs.bucket ? ` (measured: ${runs.bucket.ok} tokens in ${runs.bucket.seconds} s = 600 + ${runs.bucket.sustainedOkRps}/s; the rest got 400/3008 with Retry-After)` : '') +
-        '. The warm-path goal is about the credential path, so it is measured with --issuance-rate 0.',
+        '. The warm-path goal is about the credential path, so it is measured with --rate-limit 0.',
     )
   }
   if (runs.spread) allNotes.push('spread: the first contact with each of the 1,000 accounts costs one argon2id check (cold); the steady figure is with every account in the credential cache.')

@@ -3,7 +3,7 @@
  * figures can be compared as ratios on a noisy shared machine:
  *
  *   raw     a bare node:http server answering a body of the same shape and size (the yardstick)
- *   warm    one account issuing again and again (credential cache hits), --issuance-rate 0
+ *   warm    one account issuing again and again (credential cache hits), --rate-limit 0
  *   bucket  the same with the default per-account bucket (600/min): what one account really gets
  *   spread  requests spread over 1,000 accounts (default settings), after one first contact each
  *   cold    every request a new account, so every request pays one argon2id check; compared
@@ -79,7 +79,7 @@ export async function runTokenBench({ seconds, selected, log }) {
     // --- raw and warm ----------------------------------------------------------------------------
     if (selected('raw') || selected('warm')) {
       await scenario('raw+warm', async () => {
-        const server = await startBizauth({ dataDir, flags: ['--issuance-rate', '0'] })
+        const server = await startBizauth({ dataDir, flags: ['--rate-limit', '0'] })
         try {
           const probe = await probeToken(server.url, auth('bench-warm'))
           if (selected('raw')) {
@@ -94,7 +94,7 @@ export async function runTokenBench({ seconds, selected, log }) {
             log(`  ${line(result.runs.raw)}`)
           }
           if (selected('warm')) {
-            log(`warm: one account, the right password again and again (--issuance-rate 0), ${CONNECTIONS} connections, ${seconds} s`)
+            log(`warm: one account, the right password again and again (--rate-limit 0), ${CONNECTIONS} connections, ${seconds} s`)
             const headers = { authorization: auth('bench-warm') }
             await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
             result.runs.warm = await withCpuOf(server.child, () => runLoad({ url: server.url, connections: CONNECTIONS, seconds, headers }))
@@ -199,7 +199,7 @@ export async function runTokenBench({ seconds, selected, log }) {
     // --- flood -----------------------------------------------------------------------------------
     if (selected('flood')) {
       await scenario('flood', async () => {
-        const server = await startBizauth({ dataDir, flags: ['--trust-proxy', '127.0.0.1', '--issuance-rate', '0'] })
+        const server = await startBizauth({ dataDir, flags: ['--trust-proxy', '127.0.0.1', '--rate-limit', '0'] })
         let flood
         try {
           const headers = { authorization: auth('bench-honest'), 'x-forwarded-for': HONEST_ADDRESS }
