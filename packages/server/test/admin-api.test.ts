@@ -312,6 +312,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(!paths.some((path) => path.startsWith('/console')), 'the console is not an API')
       assert.deepEqual(Object.keys(raw.paths['/admin/v1/accounts/{id}']).sort(), ['delete', 'get', 'patch'])
       assert.ok(raw.components.schemas.ContractError && raw.components.schemas.Account)
+      // contract.md §6: the rate limit's 429 and its headers are documented where it applies.
+      for (const [path, method] of [['/v1/token', 'post'], ['/v1/token/revoke', 'post'], ['/admin/v1/keys', 'get']] as const) {
+        const limited = raw.paths[path][method].responses['429']
+        assert.ok(limited, `429 on ${method} ${path}`)
+        assert.deepEqual(Object.keys(limited.headers).sort(), ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'])
+      }
+      assert.ok(raw.paths['/v1/token'].post.responses['200'].headers['RateLimit-Remaining'], 'a success tells the window too')
+      assert.ok(raw.components.schemas.ContractError.properties.code.enum.includes('5002'))
     })
 
     it('the admin listener serves /metrics, health and the console; the public one answers 5001 for /metrics', async () => {

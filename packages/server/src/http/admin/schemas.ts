@@ -19,10 +19,25 @@ export const ERROR_BODY = {
 
 const errorRef = (description: string) => ({ description, $ref: 'ContractError#' })
 
+/** The headers every answer counted by the rate limit may carry (contract.md §6, http/rate-limit.ts). */
+export const RATE_LIMIT_HEADERS = {
+  'RateLimit-Limit': { type: 'integer', description: 'Requests the account may make per window (--rate-limit).' },
+  'RateLimit-Remaining': { type: 'integer', description: 'Requests left in this window.' },
+  'RateLimit-Reset': { type: 'number', description: 'Seconds until the window renews, up to three decimals (e.g. 0.299).' },
+} as const
+
+/** 429/5002: the account's rate limit is spent (contract.md §6). */
+export const RATE_LIMITED = {
+  description: '5002: the account made more requests in this window than --rate-limit allows; retry after Retry-After.',
+  $ref: 'ContractError#',
+  headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Whole seconds until the window renews.' }, ...RATE_LIMIT_HEADERS },
+} as const
+
 /** The refusals every admin route can give, by HTTP status. */
 export const ADMIN_ERRORS = {
-  400: errorRef('Bad input (naming the field), 3005: no or malformed Bearer token, 3002: invalid, expired or revoked token, 3000/3003/3010: the caller\'s IP is not allowed for the admin account, 3008: rate limited.'),
+  400: errorRef('Bad input (naming the field), 3005: no or malformed Bearer token, 3002: invalid, expired or revoked token, 3000/3003/3010: the caller\'s IP is not allowed for the admin account.'),
   403: errorRef('3005: the token\'s account lacks the role this request needs.'),
+  429: RATE_LIMITED,
 } as const
 
 /** The refusals of the routes about one account. */
