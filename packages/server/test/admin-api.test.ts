@@ -59,6 +59,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['GET', '/admin/v1/accounts/ghost', undefined],
         ['POST', '/admin/v1/accounts/ghost/password', {}],
         ['POST', '/admin/v1/accounts/ghost/revoke-tokens', undefined],
+        ['POST', '/admin/v1/accounts/ghost/unlock', undefined],
+        ['POST', '/admin/v1/accounts/ghost/drop-previous-password', undefined],
         ['DELETE', '/admin/v1/accounts/ghost', undefined],
       ] as const) {
         const answer = await t.call(method, url, { token: adminToken, body })
@@ -209,6 +211,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(week.statusCode, 200, 'seven days is the longest overlap')
       assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 200)
 
+      const dropped = await t.call('POST', '/admin/v1/accounts/rotating/drop-previous-password', { token: adminToken })
+      assert.equal(dropped.statusCode, 200, dropped.body)
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 400, 'dropped: the previous password stops at once')
+      assert.equal((await t.token(basic('rotating', 'week-Password-3'))).statusCode, 200, 'the current one still works')
+
       const plain = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'last-Password-4' } })
       assert.equal(json(plain).previous_password_valid_until, undefined)
       assert.equal((await t.token(basic('rotating', 'week-Password-3'))).statusCode, 400, 'without it the previous password stops at once')
@@ -216,6 +223,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // The verdict above is cached until the revocation feed's next poll; a fresh one asks the store.
       t.services.tokenVerifier.clearCache()
       assert.equal((await t.services.tokenVerifier.verify(earlier)).active, false, 'and earlier tokens are revoked')
+    })
+
+    it('unlock clears a lockout after wrong passwords, as the CLI does', async () => {
+      await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'locked-out', allowed_ips: ['127.0.0.1'], password: 'right-Password-1' } })
+      for (let attempt = 0; attempt < 10; attempt++) assert.equal(refusal(await t.token(basic('locked-out', 'wrong-Password-1'))).code, '3007')
+      assert.equal(refusal(await t.token(basic('locked-out', 'right-Password-1'))).code, '3008', 'locked')
+      const unlocked = await t.call('POST', '/admin/v1/accounts/locked-out/unlock', { token: adminToken })
+      assert.equal(unlocked.statusCode, 200, unlocked.body)
+      assert.equal((await t.token(basic('locked-out', 'right-Password-1'))).statusCode, 200, 'unlocked at once')
     })
 
     it('lists and rotates keys as the CLI does, and revokes a token by jti or whole', async () => {
@@ -281,6 +297,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['PATCH', '/admin/v1/accounts/root', {}],
         ['POST', '/admin/v1/accounts/root/password', {}],
         ['POST', '/admin/v1/accounts/root/revoke-tokens'],
+        ['POST', '/admin/v1/accounts/root/unlock'],
+        ['POST', '/admin/v1/accounts/root/drop-previous-password'],
         ['DELETE', '/admin/v1/accounts/root'],
         ['POST', '/admin/v1/keys/rotate', {}],
         ['POST', '/admin/v1/tokens/revoke', { jti: 'abc' }],
@@ -307,6 +325,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const path of [
         '/v1/token', '/v1/token/introspect', '/v1/token/revoke', '/v1/token/revocations', '/.well-known/jwks.json', '/health/live', '/health/ready',
         '/admin/v1/accounts', '/admin/v1/accounts/{id}', '/admin/v1/accounts/{id}/password', '/admin/v1/accounts/{id}/revoke-tokens',
+        '/admin/v1/accounts/{id}/unlock', '/admin/v1/accounts/{id}/drop-previous-password',
         '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats', '/admin/v1/audit',
       ]) assert.ok(paths.includes(path), `${path} in ${paths.join(' ')}`)
       assert.ok(!paths.some((path) => path.startsWith('/console')), 'the console is not an API')

@@ -180,6 +180,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await ok('PATCH', acme, { roles: [] })
       await ok('PATCH', acme, { roles: ['introspect'] })
       await ok('POST', `${acme}/revoke-tokens`)
+      await ok('POST', `${acme}/unlock`)
+      await ok('POST', `${acme}/drop-previous-password`)
       const oldKey = t.services.keys.current.kid
       const nextKey = String(((await ok('POST', '/admin/v1/keys/rotate')).key as { kid: string }).kid)
       const nowKey = String(((await ok('POST', '/admin/v1/keys/rotate', { now: true })).key as { kid: string }).kid)
@@ -199,6 +201,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['account.revoke_role', 'acme', { roles: [['introspect'], []] }],
         ['account.grant_role', 'acme', { roles: [[], ['introspect']] }],
         ['account.revoke_tokens', 'acme'],
+        ['account.unlock', 'acme'],
+        ['account.drop_previous_password', 'acme'],
         ['key.create', nextKey, { state: [null, 'next'] }],
         ['key.create', nowKey, { state: [null, 'next'] }],
         ['key.retire', oldKey, { state: ['current', 'retired'] }],

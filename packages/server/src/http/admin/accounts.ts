@@ -196,6 +196,26 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
     },
   )
 
+  // What the CLI's `account unlock` and `account drop-previous-password` do: the operator's
+  // answers to a locked-out customer and to a rotation that is over early.
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/accounts/:id/unlock',
+    { schema: { ...schemaTags, summary: 'Clear the lockout after wrong passwords, on every instance', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
+    async (request, reply) => {
+      const changed = await adminFor(request).unlock(request.params.id)
+      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/accounts/:id/drop-previous-password',
+    { schema: { ...schemaTags, summary: 'End a password rotation early: the previous password stops working at once', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
+    async (request, reply) => {
+      const changed = await adminFor(request).dropPreviousPassword(request.params.id)
+      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
+    },
+  )
+
   app.delete<{ Params: { id: string } }>(
     '/admin/v1/accounts/:id',
     { schema: { ...schemaTags, summary: 'Delete the account, revoking its tokens first', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_DELETED, ...ACCOUNT_ERRORS } }, preHandler: write },
