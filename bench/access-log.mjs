@@ -1,6 +1,6 @@
 /**
  * The cost of the access log (issue 11 §2): the warm path (one account, the right password again
- * and again, credential cache hits, --issuance-rate 0) with `--access-log on` and `--access-log
+ * and again, credential cache hits, --rate-limit 0) with `--access-log on` and `--access-log
  * off`, in alternating rounds of the same run, each on a fresh server. The log goes to a pipe the
  * bench drains, as it would to a log collector. Figures and a ratio; nothing passes or fails on time.
  *
@@ -33,7 +33,7 @@ export async function runAccessLogBench({ seconds, log = console.log }) {
     const rounds = { on: [], off: [] }
     for (let i = 0; i < ROUNDS; i++) {
       for (const setting of i % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
-        const server = await startBizauth({ dataDir, flags: ['--issuance-rate', '0', '--access-log', setting] })
+        const server = await startBizauth({ dataDir, flags: ['--rate-limit', '0', '--access-log', setting] })
         try {
           await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
           const run = await withCpuOf(server.child, () => runLoad({ url: server.url, connections: CONNECTIONS, seconds, headers }))

@@ -78,7 +78,7 @@ export async function runIntrospectBench({ seconds = 10, connections = 50, log =
   let rawChild
   try {
     await seed(dataDir, password)
-    server = await startBizauth({ dataDir, flags: ['--issuance-rate', '0'] })
+    server = await startBizauth({ dataDir, flags: ['--rate-limit', '0'] })
     const issued = await fetch(`${server.url}/v1/token`, { method: 'POST', headers: { authorization: basicAuthorization('bench-holder', password) } })
     if (issued.status !== 200) throw new Error(`could not issue the bench token: HTTP ${issued.status}`)
     const { accesstoken } = await issued.json()

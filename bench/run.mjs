@@ -8,7 +8,7 @@
  * Environment:
  *   BENCH_SECONDS  seconds per measured run (default 10)
  *   BENCH_ONLY     comma-separated scenario names to run (default: all):
- *                  raw, warm, bucket, spread, cold, flood, verify, introspect, accesslog
+ *                  raw, warm, ratelimit, spread, cold, flood, verify, introspect, accesslog
  *   BENCH_SERVER_FLAGS  extra flags for every `bizauth serve` (space-separated), to try a setting
  *   BENCH_CPU_PROF      a directory: every server writes a V8 CPU profile there
  *                       (node bench/lib/cpu-profile-summary.mjs DIR summarises the newest)
@@ -107,8 +107,8 @@ function buildSummary({ runs, hashBound, notes }, extras) {
     })
   }
   row('raw', 'raw node:http, same body')
-  row('warm', 'warm: 1 account, --issuance-rate 0')
-  row('bucket', 'warm: 1 account, default bucket')
+  row('warm', 'warm: 1 account, --rate-limit 0')
+  row('ratelimit', 'warm: 1 account, default rate limit')
   row('spreadFirstContact', 'spread: 1,000 accounts, first contact')
   row('spread', 'spread: 1,000 accounts, steady')
   row('cold', 'cold: a new account per request')
@@ -147,17 +147,17 @@ function buildSummary({ runs, hashBound, notes }, extras) {
   for (const [name, result] of Object.entries(extras)) goals.push(...extraGoals(name, result))
 
   const allNotes = [...notes]
-  if (runs.bucket || runs.warm) {
+  if (runs.ratelimit || runs.warm) {
     allNotes.push(
-      'The default per-account issuance bucket (600/min) starts full at 600 tokens and refills at 10/s, so ONE account is capped at 10 tokens/s sustained' +
-        (runs.bucket ? ` (measured: ${runs.bucket.ok} tokens in ${runs.bucket.seconds} s = 600 + ${runs.bucket.sustainedOkRps}/s; the rest got 400/3008 with Retry-After)` : '') +
-        '. The warm-path goal is about the credential path, so it is measured with --issuance-rate 0.',
+      'The default per-account rate limit (contract.md §6) is 1000 requests per fixed 60 s window, so ONE account is capped at 1000 tokens a minute, about 16.7/s sustained' +
+        (runs.ratelimit ? ` (measured: ${runs.ratelimit.ok} tokens in ${runs.ratelimit.seconds} s, within one window; the rest got 429/5002 with Retry-After and RateLimit-*)` : '') +
+        '. The warm-path goal is about the credential path, so it is measured with --rate-limit 0.',
     )
   }
   if (runs.spread) allNotes.push('spread: the first contact with each of the 1,000 accounts costs one argon2id check (cold); the steady figure is with every account in the credential cache.')
   if (runs.floodAttack?.codes) allNotes.push(`flood answers by code: ${JSON.stringify(runs.floodAttack.codes)} (3006 unknown account after a dummy argon2id check, 3007 wrong password, 3008 locked/queue full)`)
   for (const run of Object.values(runs)) {
-    if (run.non200 > 0 && run !== runs.floodAttack && run !== runs.bucket) allNotes.push(`!! a run meant to succeed had ${run.non200} non-200 answers: ${JSON.stringify(run.statuses)}`)
+    if (run.non200 > 0 && run !== runs.floodAttack && run !== runs.ratelimit) allNotes.push(`!! a run meant to succeed had ${run.non200} non-200 answers: ${JSON.stringify(run.statuses)}`)
   }
   return { rows, goals, hashBound, notes: allNotes }
 }

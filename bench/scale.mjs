@@ -120,7 +120,7 @@ async function withScratchDatabase(url, work) {
 }
 
 async function warmRun({ dataDir, accounts, password, seconds, log, label }) {
-  const server = await startBizauth({ dataDir, flags: ['--issuance-rate', '0', '--ip-failure-limit', '0', '--hash-queue', String(accounts), '--credential-cache-size', String(accounts * 2)], env: CHEAP_ARGON2_ENV })
+  const server = await startBizauth({ dataDir, flags: ['--rate-limit', '0', '--ip-failure-limit', '0', '--hash-queue', String(accounts), '--credential-cache-size', String(accounts * 2)], env: CHEAP_ARGON2_ENV })
   let maxRss = 0
   const sample = async () => {
     const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8').catch(() => '')

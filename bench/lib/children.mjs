@@ -77,7 +77,7 @@ export function stopChild(child, graceMs = 5000) {
 }
 
 /**
- * Starts `bizauth serve` on 127.0.0.1 and a free port with the given data directory and extra flags.
+ * Starts `bizauth serve` on 127.0.0.1 and a free port (its admin listener on another) with the given data directory and extra flags.
  * Resolves to { url, child, stop } once the server has logged its "listening" line.
  * With BENCH_CPU_PROF=<dir> every server writes a V8 CPU profile there when it stops
  * (summarise it with lib/cpu-profile-summary.mjs); BENCH_SERVER_FLAGS (space-separated) adds
@@ -87,7 +87,7 @@ export async function startBizauth({ dataDir, flags = [], env = {} }) {
   const profileDir = process.env.BENCH_CPU_PROF
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
   const extraFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(/\s+/).filter(Boolean)
-  const args = [...nodeArgs, BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...flags, ...extraFlags]
+  const args = [...nodeArgs, BIZAUTH_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...flags, ...extraFlags]
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
   const url = await waitForLine(
     child,

@@ -15,27 +15,37 @@ export type ClientOnlyCode =
 export type BizauthErrorCode = ClientOnlyCode | (string & {})
 
 /**
- * Codes worth trying again. 3008 (too many connections), 3011 and 9000 are the service's transient
- * failures; everything else in the 30xx range is about the caller and will not change by retrying
- * (retrying 3007, a wrong password, only locks the account).
+ * Codes worth trying again. 3008 (too many connections), 5002 (too many requests, contract.md §6),
+ * 3011 and 9000 are the service's transient failures; everything else in the 30xx range is about
+ * the caller and will not change by retrying (retrying 3007, a wrong password, only locks the account).
  */
-const RETRYABLE_CONTRACT_CODES: ReadonlySet<string> = new Set(['3008', '3011', '9000'])
+const RETRYABLE_CONTRACT_CODES: ReadonlySet<string> = new Set(['3008', '3011', '5002', '9000'])
 const RETRYABLE_CLIENT_CODES: ReadonlySet<string> = new Set(['NETWORK', 'TIMEOUT'])
 
 /**
+ * The API rate limit speaking (contract.md §6): HTTP 429, or code 5002 whatever the status. The
+ * code arrives as the number 5002 or the string "5002"; both are the string '5002' here.
+ */
+export function isRateLimitRefusal(code: string, httpStatus: number | undefined): boolean {
+  return httpStatus === 429 || code === '5002'
+}
+
+/**
  * Whether a failure may succeed when tried again. A known code decides by itself; an unknown one
- * (or a body that is not the contract's JSON) decides by the HTTP status: 5xx and 429 are transient.
+ * (or a body that is not the contract's JSON) decides by the HTTP status: 5xx is transient. A 429
+ * always is, whatever code it carries: it says "later", not "never".
  */
 export function isRetryable(code: string, httpStatus: number | undefined): boolean {
   if (RETRYABLE_CONTRACT_CODES.has(code) || RETRYABLE_CLIENT_CODES.has(code)) return true
-  if (/^\d{4}$/.test(code) && code !== '9000') return false
-  return httpStatus !== undefined && (httpStatus >= 500 || httpStatus === 429)
+  if (isRateLimitRefusal(code, httpStatus)) return true
+  if (/^\d{4}$/.test(code)) return false
+  return httpStatus !== undefined && httpStatus >= 500
 }
 
 export interface BizauthErrorOptions {
   httpStatus?: number | undefined
   retryable?: boolean
-  /** How long the service asked us to wait (`Retry-After`), in milliseconds. */
+  /** How long the service asked us to wait (`Retry-After`, else a refusal's `RateLimit-Reset`), in milliseconds. */
   retryAfterMs?: number | undefined
   cause?: unknown
 }
@@ -50,7 +60,7 @@ export class BizauthError extends Error {
   readonly description: string
   /** Whether trying again may succeed. */
   readonly retryable: boolean
-  /** The service's `Retry-After`, in milliseconds, when it sent one. */
+  /** How long the service asked us to wait, in milliseconds: its `Retry-After`, else (on a rate-limit refusal) its `RateLimit-Reset`. */
   readonly retryAfterMs: number | undefined
 
   constructor(code: BizauthErrorCode, description: string, options: BizauthErrorOptions = {}) {

@@ -1,5 +1,5 @@
 import { BizauthError } from './errors.js'
-import { parseRetryAfterMs } from './retry-after.js'
+import { parseRateLimitResetMs, parseRetryAfterMs } from './retry-after.js'
 import type { TokenAnswer } from './token-response.js'
 
 export interface TokenRequest {
@@ -54,6 +54,7 @@ async function sendAndReadBody(request: TokenRequest, signal: AbortSignal): Prom
     status: response.status,
     bodyText,
     retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after'), request.nowMs()),
+    rateLimitResetMs: parseRateLimitResetMs(response.headers.get('ratelimit-reset')),
   }
 }
 

@@ -6,7 +6,7 @@ export interface RetryPolicy {
   /** The first backoff ceiling; each retry doubles it up to `maxBackoffMs`. */
   baseBackoffMs: number
   maxBackoffMs: number
-  /** A `Retry-After` longer than this is not waited for: the error goes to the caller instead. */
+  /** A wait the service asks for (`Retry-After`, `RateLimit-Reset`) longer than this is not waited for: the error goes to the caller instead. */
   maxRetryAfterMs: number
   sleep: (ms: number) => Promise<void>
   random: () => number
@@ -23,7 +23,9 @@ export interface RetryEvent {
 /**
  * Runs `attempt` until it succeeds, fails with a non-retryable error, or the retries run out.
  * Backoff is exponential with full jitter (a random delay between 0 and the ceiling), so that many
- * clients failing together do not come back together; a `Retry-After` from the service wins.
+ * clients failing together do not come back together. A wait the service asks for wins: its
+ * `Retry-After`, else a rate-limit refusal's `RateLimit-Reset` (contract.md §6 asks retries to be
+ * spaced so as not to hit the limit again; the window's end is the earliest a retry can succeed).
  */
 export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
   for (let retry = 0; ; retry++) {

@@ -1,4 +1,4 @@
-import { BizauthError } from './errors.js'
+import { BizauthError, isRateLimitRefusal } from './errors.js'
 import { readJwtExpiryMs } from './jwt-expiry.js'
 import { parseKstTimestamp } from './kst.js'
 import type { StoredToken } from './token-store.js'
@@ -8,6 +8,8 @@ export interface TokenAnswer {
   status: number
   bodyText: string
   retryAfterMs?: number | undefined
+  /** `RateLimit-Reset` in milliseconds; sent on successes too, so it is a wait only on a refusal. */
+  rateLimitResetMs?: number | undefined
 }
 
 /**
@@ -51,17 +53,28 @@ function parseJson(text: string): unknown {
 function errorFromAnswer(answer: TokenAnswer, body: unknown): BizauthError {
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const { code, description } = body as Record<string, unknown>
+    // contract.md §6: the code is a number (5002) on the rate-limit page, a string ("3007") elsewhere.
     if ((typeof code === 'string' && code.length > 0) || typeof code === 'number') {
       return new BizauthError(String(code), typeof description === 'string' ? description : 'no description', {
         httpStatus: answer.status,
-        retryAfterMs: answer.retryAfterMs,
+        retryAfterMs: serverWaitMs(answer, String(code)),
       })
     }
   }
   return new BizauthError('BAD_RESPONSE', `HTTP ${answer.status} without the contract's {"code","description"} body`, {
     httpStatus: answer.status,
-    retryAfterMs: answer.retryAfterMs,
+    retryAfterMs: serverWaitMs(answer, 'BAD_RESPONSE'),
   })
+}
+
+/**
+ * How long the service asked us to wait: `Retry-After`, else, when the answer is the rate limit
+ * refusing, `RateLimit-Reset` (contract.md §6). Only then: any answer to an authenticated account
+ * carries RateLimit-Reset, and a 9000 is not told to wait for the window.
+ */
+function serverWaitMs(answer: TokenAnswer, code: string): number | undefined {
+  if (answer.retryAfterMs !== undefined) return answer.retryAfterMs
+  return isRateLimitRefusal(code, answer.status) ? answer.rateLimitResetMs : undefined
 }
 
 function badResponse(httpStatus: number, description: string): BizauthError {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { rejectionOf } from './support/rejection.js'
 import { readJwtExpiryMs } from '../src/jwt-expiry.js'
 import { parseKstTimestamp } from '../src/kst.js'
+import type { RetryEvent } from '../src/retry.js'
 import { TokenClient } from '../src/token-client.js'
 import { fetchTrustingCa } from './support/https-fetch.js'
 
@@ -36,7 +37,8 @@ function createAccount(dataDir: string): void {
 
 /** Starts `bizauth serve` and resolves when it logs `"msg":"listening"` with its url. */
 function startServer(dataDir: string, extraArgs: string[] = []): Promise<RunningServer> {
-  const child = spawn(process.execPath, [serverBin, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+  // No admin listener: its default port 8081 may be held by another server on the machine.
+  const child = spawn(process.execPath, [serverBin, 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', 'off', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -140,6 +142,32 @@ describe('end to end against bizauth serve over HTTP', () => {
     const error = await rejectionOf(client.getToken())
     assert.equal(error.code, '3006')
     assert.equal(error.retryable, false)
+  })
+})
+
+describe('end to end against bizauth serve with --rate-limit 1 --rate-limit-window 1 (contract.md §6)', () => {
+  let directory: string
+  let server: RunningServer | undefined
+
+  before(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'bizauth-client-e2e-rate-'))
+    createAccount(directory)
+    server = await startServer(directory, ['--rate-limit', '1', '--rate-limit-window', '1'])
+  })
+
+  after(async () => {
+    await stopServer(server)
+    rmSync(directory, { recursive: true, force: true })
+  })
+
+  test('a second client of the account within the window gets 429/5002, waits Retry-After, and then its token', async () => {
+    await new TokenClient({ account: ACCOUNT, password: PASSWORD, baseUrl: server!.url }).getToken()
+    const retries: RetryEvent[] = []
+    const second = new TokenClient({ account: ACCOUNT, password: PASSWORD, baseUrl: server!.url, onRetry: (event) => retries.push(event) })
+    assertContractToken(await second.getToken())
+    assert.equal(retries.length, 1)
+    assert.deepEqual([retries[0]!.error.code, retries[0]!.error.httpStatus], ['5002', 429])
+    assert.equal(retries[0]!.delayMs, 1000, 'Retry-After: 1, the rest of the one-second window')
   })
 })
 

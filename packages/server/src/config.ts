@@ -51,7 +51,9 @@ export interface ServerConfig {
   ipFailureLimit: number
   ipFailureWindowSeconds: number
   ipBlockSeconds: number
-  issuanceRatePerMinute: number
+  /** Requests one account may make per window (contract.md §6); 0 turns the limit off. */
+  rateLimit: number
+  rateLimitWindowSeconds: number
   uniformAuthErrors: boolean
   // --- keys ---
   keyRotationIntervalDays: number
@@ -161,7 +163,8 @@ const TABLE = {
   ipFailureLimit: { flag: 'ip-failure-limit', env: 'BIZAUTH_IP_FAILURE_LIMIT', kind: 'integer', default: 30, min: 0, commands: 'serve', description: 'Failures of any kind from one client IP within the window that block it (0: never).' },
   ipFailureWindowSeconds: { flag: 'ip-failure-window', env: 'BIZAUTH_IP_FAILURE_WINDOW', kind: 'integer', default: 60, min: 1, commands: 'serve', description: 'The window of --ip-failure-limit, in seconds.' },
   ipBlockSeconds: { flag: 'ip-block-seconds', env: 'BIZAUTH_IP_BLOCK_SECONDS', kind: 'integer', default: 300, min: 1, commands: 'serve', description: 'How long a blocked client IP gets 3008.' },
-  issuanceRatePerMinute: { flag: 'issuance-rate', env: 'BIZAUTH_ISSUANCE_RATE', kind: 'integer', default: 600, min: 0, commands: 'serve', description: 'Tokens one account may be issued per minute (token bucket; 0: unlimited).' },
+  rateLimit: { flag: 'rate-limit', env: 'BIZAUTH_RATE_LIMIT', kind: 'integer', default: 1000, min: 0, commands: 'serve', description: 'Requests one account may make per window (token requests, its own revocations, admin calls); over it, 429 with code 5002 (0: no limit).' },
+  rateLimitWindowSeconds: { flag: 'rate-limit-window', env: 'BIZAUTH_RATE_LIMIT_WINDOW', kind: 'integer', default: 60, min: 1, max: 86_400, valueName: 'SECONDS', commands: 'serve', description: 'The fixed window of --rate-limit, in seconds (at most a day).' },
   uniformAuthErrors: { flag: 'uniform-auth-errors', env: 'BIZAUTH_UNIFORM_AUTH_ERRORS', kind: 'boolean', default: false, commands: 'serve', description: 'Answer 3001 instead of 3006/3007, in equal time (hides which accounts exist).' },
   keyRotationIntervalDays: { flag: 'key-rotation-days', env: 'BIZAUTH_KEY_ROTATION_DAYS', kind: 'integer', default: 30, min: 0, commands: 'serve', description: 'Rotate the signing key automatically every N days (0: never).' },
   keyPromotionDelaySeconds: { flag: 'key-promotion-delay', env: 'BIZAUTH_KEY_PROMOTION_DELAY', kind: 'integer', default: 600, min: 0, commands: 'serve', description: 'Seconds a new key is published before it signs, so verifiers see it first.' },

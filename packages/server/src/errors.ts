@@ -7,6 +7,7 @@
  * too (3002, 3005, 9000) are @bizauth/verify's entries: one wording wherever a client meets them.
  */
 import { VERIFY_ERROR_CODES } from '@bizauth/verify/core'
+import type { RateWindow } from './limits/limits.js'
 
 export const CODE_TABLE = {
   '3000': { status: 400, description: 'No allowed IP is registered for this account.' },
@@ -22,6 +23,8 @@ export const CODE_TABLE = {
   '3010': { status: 400, description: "The caller's IP does not match the account's allowed IPs." },
   '3011': { status: 400, description: 'Unknown error inside the service.' },
   '5001': { status: 400, description: 'The requested URI resource does not exist.' },
+  // contract.md §6: the API rate limit is the one code answered 429, in the real service's words.
+  '5002': { status: 429, description: 'too many requests' },
   '9000': VERIFY_ERROR_CODES['9000'],
 } as const satisfies Record<string, { status: number; description: string }>
 
@@ -36,7 +39,7 @@ export class ContractError extends Error {
   override readonly name: string = 'ContractError'
   readonly code: ContractCode
   readonly status: number
-  /** Seconds after which a retry may succeed; rendered as `Retry-After` (3008). */
+  /** Seconds after which a retry may succeed; rendered as `Retry-After` (3008, 5002). */
   readonly retryAfterSeconds: number | undefined
 
   /** `status` replaces the table's where HTTP has a more precise word (the admin API's 403, 404, 409, 412). */
@@ -63,6 +66,17 @@ export const WrongPasswordError = (): ContractError => new ContractError('3007')
 export const TooManyConnectionsError = (retryAfterSeconds: number): ContractError =>
   new ContractError('3008', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) })
 export const AccountSuspendedError = (): ContractError => new ContractError('3009')
+/**
+ * 429/5002 (contract.md §6): the account spent its requests of the window. It carries the window,
+ * so the one renderer answers the RateLimit-* headers with it; Retry-After is the rest of the
+ * window in whole seconds, never 0 (a client told 0 would retry into the same window at once).
+ */
+export class RateLimitedError extends ContractError {
+  override readonly name: string = 'RateLimitedError'
+  constructor(readonly window: RateWindow) {
+    super('5002', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(window.resetInMs / 1000)) })
+  }
+}
 /** 3010 names the address the server saw, so an operator can add it to the allow-list. */
 export const IpNotAllowedError = (seenIp: string): ContractError =>
   new ContractError('3010', `The caller's IP (${seenIp}) does not match the account's allowed IPs.`)

@@ -71,6 +71,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       } catch (error) {
         await adminApp?.close()
         await app.close()
+        // So that a start failure names the admin listener's address and flag, not the public one's.
+        if (error instanceof Error) Object.assign(error, { listener: 'admin' })
         throw error
       }
       logger.info({ url: admin.url }, 'admin listening')

@@ -138,7 +138,7 @@ describe('bizauth serve: every limit is a flag and an environment variable', () 
     'bodyLimitBytes', 'maxHeaderBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections',
     'credentialCacheTtlSeconds', 'credentialCacheMaxEntries', 'hashConcurrency', 'hashQueueMax',
     'lockoutThreshold', 'lockoutBaseSeconds', 'lockoutMaxSeconds', 'ipFailureLimit', 'ipFailureWindowSeconds', 'ipBlockSeconds',
-    'issuanceRatePerMinute', 'uniformAuthErrors',
+    'rateLimit', 'rateLimitWindowSeconds', 'uniformAuthErrors',
   ] as const
 
   it('lists each in --help with its environment variable, and nothing that does not exist', async () => {

@@ -59,6 +59,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['GET', '/admin/v1/accounts/ghost', undefined],
         ['POST', '/admin/v1/accounts/ghost/password', {}],
         ['POST', '/admin/v1/accounts/ghost/revoke-tokens', undefined],
+        ['POST', '/admin/v1/accounts/ghost/unlock', undefined],
+        ['POST', '/admin/v1/accounts/ghost/drop-previous-password', undefined],
         ['DELETE', '/admin/v1/accounts/ghost', undefined],
       ] as const) {
         const answer = await t.call(method, url, { token: adminToken, body })
@@ -187,6 +189,51 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(refusal(shortPassword).description, /^password:/)
     })
 
+    it('keep_previous_for_seconds: both passwords get tokens and earlier tokens stay valid; out of range is 400; without it the old one stops at once', async () => {
+      await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'rotating', allowed_ips: ['127.0.0.1'], password: 'old-Password-1' } })
+      const earlier = json(await t.token(basic('rotating', 'old-Password-1'))).accesstoken as string
+      const requested = Date.now()
+      const kept = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'new-Password-2', keep_previous_for_seconds: 3600 } })
+      assert.equal(kept.statusCode, 200, kept.body)
+      const until = Date.parse(json(kept).previous_password_valid_until)
+      assert.ok(until >= requested + 3_599_000 && until <= Date.now() + 3_601_000, json(kept).previous_password_valid_until)
+      assert.equal(json(kept).account.tokens_valid_after, 0, 'nothing revoked')
+      assert.equal((await t.token(basic('rotating', 'old-Password-1'))).statusCode, 200, 'the previous password still works')
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 200, 'and the new one')
+      assert.equal((await t.services.tokenVerifier.verify(earlier)).active, true, 'a token issued before stays valid')
+
+      for (const keep of [0, -1, 604_801, 1.5, '60', null]) {
+        const answer = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { keep_previous_for_seconds: keep } })
+        assert.equal(answer.statusCode, 400, `${keep}: ${answer.body}`)
+        assert.match(refusal(answer).description, /^keep_previous_for_seconds: /, String(keep))
+      }
+      const week = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'week-Password-3', keep_previous_for_seconds: 604_800 } })
+      assert.equal(week.statusCode, 200, 'seven days is the longest overlap')
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 200)
+
+      const dropped = await t.call('POST', '/admin/v1/accounts/rotating/drop-previous-password', { token: adminToken })
+      assert.equal(dropped.statusCode, 200, dropped.body)
+      assert.equal((await t.token(basic('rotating', 'new-Password-2'))).statusCode, 400, 'dropped: the previous password stops at once')
+      assert.equal((await t.token(basic('rotating', 'week-Password-3'))).statusCode, 200, 'the current one still works')
+
+      const plain = await t.call('POST', '/admin/v1/accounts/rotating/password', { token: adminToken, body: { password: 'last-Password-4' } })
+      assert.equal(json(plain).previous_password_valid_until, undefined)
+      assert.equal((await t.token(basic('rotating', 'week-Password-3'))).statusCode, 400, 'without it the previous password stops at once')
+      assert.equal((await t.token(basic('rotating', 'last-Password-4'))).statusCode, 200)
+      // The verdict above is cached until the revocation feed's next poll; a fresh one asks the store.
+      t.services.tokenVerifier.clearCache()
+      assert.equal((await t.services.tokenVerifier.verify(earlier)).active, false, 'and earlier tokens are revoked')
+    })
+
+    it('unlock clears a lockout after wrong passwords, as the CLI does', async () => {
+      await t.call('POST', '/admin/v1/accounts', { token: adminToken, body: { id: 'locked-out', allowed_ips: ['127.0.0.1'], password: 'right-Password-1' } })
+      for (let attempt = 0; attempt < 10; attempt++) assert.equal(refusal(await t.token(basic('locked-out', 'wrong-Password-1'))).code, '3007')
+      assert.equal(refusal(await t.token(basic('locked-out', 'right-Password-1'))).code, '3008', 'locked')
+      const unlocked = await t.call('POST', '/admin/v1/accounts/locked-out/unlock', { token: adminToken })
+      assert.equal(unlocked.statusCode, 200, unlocked.body)
+      assert.equal((await t.token(basic('locked-out', 'right-Password-1'))).statusCode, 200, 'unlocked at once')
+    })
+
     it('lists and rotates keys as the CLI does, and revokes a token by jti or whole', async () => {
       const before = json(await t.call('GET', '/admin/v1/keys', { token: viewerToken }))
       assert.equal(before.keys.filter((key: { state: string }) => key.state === 'current').length, 1)
@@ -250,6 +297,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['PATCH', '/admin/v1/accounts/root', {}],
         ['POST', '/admin/v1/accounts/root/password', {}],
         ['POST', '/admin/v1/accounts/root/revoke-tokens'],
+        ['POST', '/admin/v1/accounts/root/unlock'],
+        ['POST', '/admin/v1/accounts/root/drop-previous-password'],
         ['DELETE', '/admin/v1/accounts/root'],
         ['POST', '/admin/v1/keys/rotate', {}],
         ['POST', '/admin/v1/tokens/revoke', { jti: 'abc' }],
@@ -276,11 +325,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const path of [
         '/v1/token', '/v1/token/introspect', '/v1/token/revoke', '/v1/token/revocations', '/.well-known/jwks.json', '/health/live', '/health/ready',
         '/admin/v1/accounts', '/admin/v1/accounts/{id}', '/admin/v1/accounts/{id}/password', '/admin/v1/accounts/{id}/revoke-tokens',
-        '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats',
+        '/admin/v1/accounts/{id}/unlock', '/admin/v1/accounts/{id}/drop-previous-password',
+        '/admin/v1/keys', '/admin/v1/keys/rotate', '/admin/v1/tokens/revoke', '/admin/v1/stats', '/admin/v1/audit',
       ]) assert.ok(paths.includes(path), `${path} in ${paths.join(' ')}`)
       assert.ok(!paths.some((path) => path.startsWith('/console')), 'the console is not an API')
       assert.deepEqual(Object.keys(raw.paths['/admin/v1/accounts/{id}']).sort(), ['delete', 'get', 'patch'])
       assert.ok(raw.components.schemas.ContractError && raw.components.schemas.Account)
+      // contract.md §6: the rate limit's 429 and its headers are documented where it applies.
+      for (const [path, method] of [['/v1/token', 'post'], ['/v1/token/revoke', 'post'], ['/admin/v1/keys', 'get']] as const) {
+        const limited = raw.paths[path][method].responses['429']
+        assert.ok(limited, `429 on ${method} ${path}`)
+        assert.deepEqual(Object.keys(limited.headers).sort(), ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'])
+      }
+      assert.ok(raw.paths['/v1/token'].post.responses['200'].headers['RateLimit-Remaining'], 'a success tells the window too')
+      assert.ok(raw.components.schemas.ContractError.properties.code.enum.includes('5002'))
     })
 
     it('the admin listener serves /metrics, health and the console; the public one answers 5001 for /metrics', async () => {

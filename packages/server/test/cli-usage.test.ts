@@ -184,6 +184,18 @@ describe('invalid values and unreachable stores exit 1 with one line that says w
     assert.match(result.stderr, new RegExp(`^bizauth: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`, 'm'))
     assert.doesNotMatch(result.stderr, /\n\s+at /)
   })
+
+  it('serve names the admin listener when its port is the one in use', async (t) => {
+    const { createServer } = await import('node:net')
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+    const port = (blocker.address() as { port: number }).port
+    const dir = await useTempDir(t)
+    const result = await runCli(['serve', '--port', '0', '--admin-port', String(port), '--data-dir', dir])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, new RegExp(`^bizauth: cannot listen on 127\\.0\\.0\\.1:${port} \\(the admin listener\\): the address is in use; .*--admin-port`, 'm'))
+  })
 })
 
 describe('bizauth migrate and the store location', () => {

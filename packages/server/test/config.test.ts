@@ -209,6 +209,30 @@ describe('the command line refuses the same values, naming the flag and the vari
   })
 })
 
+describe('the rate limit (contract.md §6): --rate-limit and --rate-limit-window', () => {
+  it('defaults to 1000 a 60-second window, reads flags and variables, and turns off with 0', () => {
+    assert.deepEqual([DEFAULTS.rateLimit, DEFAULTS.rateLimitWindowSeconds], [1000, 60])
+    const flagged = resolveServerConfig({ 'rate-limit': '5', 'rate-limit-window': '2' }, {})
+    assert.deepEqual([flagged.rateLimit, flagged.rateLimitWindowSeconds], [5, 2])
+    const fromEnv = resolveServerConfig({}, { BIZAUTH_RATE_LIMIT: '0', BIZAUTH_RATE_LIMIT_WINDOW: '86400' })
+    assert.deepEqual([fromEnv.rateLimit, fromEnv.rateLimitWindowSeconds], [0, 86_400])
+  })
+
+  it('refuses a negative or fractional limit and a window under a second or over a day, naming the flag', () => {
+    assert.throws(() => resolveServerConfig({ 'rate-limit': '-1' }, {}), /^ConfigError: --rate-limit \(BIZAUTH_RATE_LIMIT\) must be a whole number/)
+    assert.throws(() => resolveServerConfig({}, { BIZAUTH_RATE_LIMIT: '1.5' }), /--rate-limit \(BIZAUTH_RATE_LIMIT\) must be a whole number/)
+    assert.throws(() => resolveServerConfig({ 'rate-limit-window': '0' }, {}), /--rate-limit-window \(BIZAUTH_RATE_LIMIT_WINDOW\) must be at least 1, got 0/)
+    assert.throws(() => resolveServerConfig({ 'rate-limit-window': '86401' }, {}), /must be at most 86400/)
+    refuses({ rateLimitWindowSeconds: 0.5 }, /rateLimitWindowSeconds must be a whole number/)
+    refuses({ rateLimit: -1 }, /rateLimit must be at least 0/)
+  })
+
+  it('has replaced --issuance-rate, which is no setting any more', () => {
+    assert.ok(!SETTING_LIST.some((setting) => setting.flag === 'issuance-rate' || setting.env === 'BIZAUTH_ISSUANCE_RATE'))
+    refuses({ issuanceRatePerMinute: 600 }, /unknown setting/)
+  })
+})
+
 describe('what defineServerConfig returns', () => {
   it('is the defaults of the table, and DEFAULTS is that too', () => {
     const config = defineServerConfig()

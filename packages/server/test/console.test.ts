@@ -22,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 const RESULTS = join(ROOT, 'test-results')
 const SCREENSHOT = join(ROOT, 'docs', 'console-overview.png')
 const ACTION_TIMEOUT_MS = 30_000
+/** The console's audit page size (console/src/app.ts). */
+const AUDIT_PAGE = 20
 
 function skipReason(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined
@@ -53,7 +55,7 @@ async function signIn(page: Page, account: string, password: string): Promise<vo
 }
 
 describe('the console in Chromium', { skip: skipReason() }, () => {
-  it('signs in, creates, suspends, resumes, rotates, signs out; a viewer cannot edit', async (t) => {
+  it('signs in, creates, suspends, resumes, rotates, reads the audit trail, signs out; a viewer cannot edit', async (t) => {
     const dataDir = await useTempDir(t)
     await bizauthOk(['account', 'create', 'root', '--role', 'admin', '--allow-ip', '127.0.0.1', '--password-stdin', '--data-dir', dataDir], { input: 'root-password-1\n' })
     await bizauthOk(['account', 'create', 'support', '--role', 'viewer', '--allow-ip', '127.0.0.1', '--password-stdin', '--data-dir', dataDir], { input: 'support-password-1\n' })
@@ -122,19 +124,53 @@ describe('the console in Chromium', { skip: skipReason() }, () => {
       await next.getByRole('listitem').first().waitFor()
       assert.equal(await next.getByRole('listitem').count(), 1)
 
+      // 5. Audit: the console's changes, by admin:root from its address, filtered and paged.
+      const rootToken = ((await (await tokenOf(adminUrl, 'root', 'root-password-1')).json()) as { accesstoken: string }).accesstoken
+      for (let i = 0; i < AUDIT_PAGE; i++) {
+        const revoked = await fetch(`${adminUrl}/admin/v1/tokens/revoke`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jti: `console-jti-${i}` }),
+        })
+        assert.equal(revoked.status, 200)
+      }
+      await page.getByRole('link', { name: 'Audit' }).click()
+      const trail = page.getByRole('table', { name: 'Audit' })
+      const created = trail.getByRole('row').filter({ hasText: 'account.create' }).filter({ hasText: 'shop' })
+      await created.waitFor()
+      assert.match((await created.textContent())!, /admin:root.*127\.0\.0\.1/, 'the admin account as actor, its address as source')
+      const bodyRows = () => page.locator('table tbody tr').count()
+      assert.equal(await bodyRows(), AUDIT_PAGE, 'a full first page')
+      await page.getByRole('button', { name: 'Next page' }).click()
+      await trail.getByRole('row').filter({ hasText: `console-jti-${AUDIT_PAGE - 1}` }).waitFor()
+      assert.equal(await created.count(), 0, 'the next page holds later events')
+      await page.getByRole('button', { name: 'Previous page' }).click()
+      await created.waitFor()
+      await page.getByLabel('Account ID', { exact: true }).fill('shop')
+      await page.getByRole('button', { name: 'Filter', exact: true }).click()
+      await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 3)
+      // The columns: seq, time, actor, source, action, target, changes.
+      const column = (n: number) => page.locator(`table tbody tr td:nth-child(${n})`).allTextContents()
+      assert.deepEqual(await column(5), ['account.create', 'account.suspend', 'account.resume'])
+      assert.deepEqual(await column(6), ['shop', 'shop', 'shop'])
+      await page.getByLabel('Action', { exact: true }).fill('account.suspend')
+      await page.getByRole('button', { name: 'Filter', exact: true }).click()
+      await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1)
+      assert.match((await page.locator('table tbody tr').textContent())!, /status: "active" → "suspended"/)
+
       await page.getByRole('link', { name: 'Overview' }).click()
       await page.getByRole('figure', { name: 'Tokens issued per minute' }).waitFor()
       await page.getByRole('figure', { name: 'Credential cache hit ratio' }).waitFor()
       if (process.env.BIZAUTH_UPDATE_SCREENSHOT === '1') await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
-      // 5. Sign out: no data is shown any more.
+      // 6. Sign out: no data is shown any more.
       await page.getByRole('button', { name: 'Sign out' }).click()
       await page.getByRole('button', { name: 'Sign in' }).waitFor()
       assert.equal(await page.getByRole('link', { name: 'Accounts' }).count(), 0)
       assert.ok(!(await page.content()).includes('shop'))
       assert.equal(await page.evaluate(() => localStorage.length + sessionStorage.length), 0, 'nothing kept in storage')
 
-      // 6. A viewer: no edit controls, and a forced edit gets 403.
+      // 7. A viewer: no edit controls, and a forced edit gets 403.
       await signIn(page, 'support', 'support-password-1')
       await page.getByRole('button', { name: 'Details: shop' }).click()
       await page.getByRole('heading', { name: 'shop' }).waitFor()
@@ -155,6 +191,7 @@ describe('the console in Chromium', { skip: skipReason() }, () => {
       // The language toggle: Korean, then back.
       await page.getByRole('button', { name: '한국어' }).click()
       await page.getByRole('link', { name: '계정' }).waitFor()
+      await page.getByRole('link', { name: '감사 기록' }).waitFor()
       await page.getByRole('button', { name: 'English' }).click()
       await page.getByRole('link', { name: 'Accounts' }).waitFor()
 

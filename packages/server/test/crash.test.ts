@@ -43,7 +43,7 @@ describe('nothing lost when bizauth serve is killed (SIGKILL) mid-load', () => {
   it(`survives ${KILLS} kills under token load while the CLI changes accounts`, { timeout: 180_000 }, async (context) => {
     const dataDir = await useTempDir(context)
     const store = ['--data-dir', dataDir]
-    const serveArgs = [...store, '--port', '0', '--log-level', 'info', '--issuance-rate', '0', '--lockout-threshold', '0', '--ip-failure-limit', '0']
+    const serveArgs = [...store, '--port', '0', '--log-level', 'info', '--rate-limit', '0', '--lockout-threshold', '0', '--ip-failure-limit', '0']
     await bizauthOk(['account', 'create', 'load', '--allow-ip', '127.0.0.1', '--password-stdin', ...store], { input: 'load password\n' })
 
     const target: LoadTarget = { url: undefined, generation: 0 }

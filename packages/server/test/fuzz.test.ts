@@ -50,7 +50,7 @@ describe('the request path under arbitrary input (app.inject)', () => {
   let proxied: TestApp
   before(async () => {
     // Limits off, so every property sees the parsers' own answers rather than a lockout.
-    const quiet = { lockoutThreshold: 0, ipFailureLimit: 0, issuanceRatePerMinute: 0 }
+    const quiet = { lockoutThreshold: 0, ipFailureLimit: 0, rateLimit: 0 }
     t = await startTestApp(quiet)
     proxied = await startTestApp({ ...quiet, trustProxy: [parseCidr('127.0.0.0/8'), parseCidr('10.0.0.0/8'), parseCidr('::1')] })
     for (const app of [t, proxied]) {

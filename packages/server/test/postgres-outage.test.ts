@@ -59,7 +59,7 @@ describe('a stalled PostgreSQL connection (issue 13 §3)', { skip }, () => {
         '--shutdown-grace', String(SHUTDOWN_GRACE_MS),
         // Every token request reads the account row: no answer comes from memory alone.
         '--credential-cache-ttl', '0',
-        '--issuance-rate', '0',
+        '--rate-limit', '0',
       ],
       {},
     )

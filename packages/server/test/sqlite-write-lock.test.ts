@@ -24,7 +24,7 @@ describe('another process holds the SQLite write lock (issue 13 §4)', () => {
   let holder: Database.Database
 
   beforeEach(async () => {
-    t = await startTestApp({ sqliteBusyTimeoutMs: BUSY_TIMEOUT_MS, issuanceRatePerMinute: 0 })
+    t = await startTestApp({ sqliteBusyTimeoutMs: BUSY_TIMEOUT_MS, rateLimit: 0 })
     await t.createAccount('demo', 'demo-pw')
     await t.createAccount('rs', 'rs-pw', { roles: ['introspect'] })
     holder = new Database(join(t.dataDir, SQLITE_FILE_NAME))

@@ -126,6 +126,11 @@ export function answerError(status: number, code: string, description: string, h
   return (_request, response) => sendJson(response, status, { code, description }, headers)
 }
 
+/** Any JSON body, e.g. the rate-limit page's `{"code":5002}` with the code as a number (contract.md §6). */
+export function answerBody(status: number, body: unknown, headers: Record<string, string> = {}): TokenBehaviour {
+  return (_request, response) => sendJson(response, status, body, headers)
+}
+
 export function answerRaw(status: number, text: string, contentType = 'application/json; charset=utf-8'): TokenBehaviour {
   return (_request, response) => {
     response.writeHead(status, { 'content-type': contentType })

@@ -1,5 +1,5 @@
 /**
- * The bizauth console (issue 10 §4): sign in, accounts, keys, overview. Plain DOM and the admin
+ * The bizauth console (issue 10 §4): sign in, accounts, keys, audit, overview. Plain DOM and the admin
  * API; every control has an accessible name (a label or its text). Viewers see no edit controls.
  */
 import { RequestFailed, api, forget, signIn, signedIn, whenExpired } from './api.js'
@@ -23,6 +23,16 @@ interface Key {
   promotesAt: string | null
   removedAfter: string | null
 }
+/** As GET /admin/v1/audit answers it (the fields of `bizauth audit list --json`). */
+interface AuditEvent {
+  seq: number
+  time: string
+  actor: { type: string; id: string }
+  source: string
+  action: string
+  target: string
+  changes: Record<string, [unknown, unknown]>
+}
 interface Stats {
   minutes: Array<{ start: string; issued: number; refused: Record<string, number> }>
   credential_cache: { lookups: number; hits: number; hit_ratio: number | null; entries: number }
@@ -33,13 +43,17 @@ interface Stats {
 const IDLE_MS = 15 * 60 * 1000
 const REFRESH_MS = 5000
 const ROLES = ['admin', 'viewer', 'introspect']
-type View = 'accounts' | 'keys' | 'overview'
+const AUDIT_PAGE = 20
+type View = 'accounts' | 'keys' | 'audit' | 'overview'
 
 const root = document.getElementById('app')!
 let me: Account | undefined
 let view: View = 'accounts'
 let query = ''
 let cursors: string[] = []
+let auditFilter = { account: '', action: '' }
+/** The `cursor` of each page shown so far: the last is the current page's, popping goes back. */
+let auditCursors: string[] = []
 let notice = ''
 let idleTimer: number | undefined
 let refreshTimer: number | undefined
@@ -53,6 +67,8 @@ function signOut(message = ''): void {
   view = 'accounts'
   query = ''
   cursors = []
+  auditFilter = { account: '', action: '' }
+  auditCursors = []
   notice = message
   window.clearTimeout(idleTimer)
   window.clearInterval(refreshTimer)
@@ -354,6 +370,82 @@ async function renderKeys(target: HTMLElement): Promise<void> {
   replace(target, h('section', { class: 'card' }, h('h2', {}, w.keys), h('div', { class: 'timeline' }, column('next'), column('current'), column('retired')), controls))
 }
 
+// --- audit ---------------------------------------------------------------------------------
+
+/** `status: "active" → "suspended"; …`, as `bizauth audit list` summarises changes. */
+const changesSummary = (changes: AuditEvent['changes']): string =>
+  Object.entries(changes)
+    .map(([field, [before, after]]) => `${field}: ${JSON.stringify(before)} → ${JSON.stringify(after)}`)
+    .join('; ') || '-'
+
+async function renderAudit(target: HTMLElement): Promise<void> {
+  const w = words()
+  const account = h('input', { type: 'search', id: 'audit-account', value: auditFilter.account })
+  const action = h('input', { type: 'search', id: 'audit-action', value: auditFilter.action, 'aria-describedby': 'audit-action-hint' })
+  const list = h('div', {})
+  const filters = h(
+    'form',
+    { role: 'search', 'aria-label': w.auditFilters },
+    h('label', { for: 'audit-account' }, w.accountId),
+    account,
+    h('label', { for: 'audit-action' }, w.action),
+    action,
+    h('div', { id: 'audit-action-hint', class: 'hint' }, w.actionHint),
+    h('button', { type: 'submit' }, w.filter),
+  )
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault()
+    auditFilter = { account: account.value.trim(), action: action.value.trim() }
+    auditCursors = []
+    void load()
+  })
+  replace(target, h('section', { class: 'card' }, h('h2', {}, w.audit), filters), h('section', { class: 'card' }, list))
+
+  async function load(): Promise<void> {
+    const params = new URLSearchParams({ limit: String(AUDIT_PAGE) })
+    if (auditFilter.account) params.set('account', auditFilter.account)
+    if (auditFilter.action) params.set('action', auditFilter.action)
+    const after = auditCursors[auditCursors.length - 1]
+    if (after !== undefined) params.set('cursor', after)
+    try {
+      const { body } = await api<{ events: AuditEvent[]; next_cursor: string | null }>('GET', `/admin/v1/audit?${params}`)
+      const rows = body.events.map((event) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, event.seq),
+          h('td', {}, event.time),
+          h('td', {}, `${event.actor.type}:${event.actor.id}`),
+          h('td', {}, event.source),
+          h('td', {}, event.action),
+          h('td', {}, event.target),
+          h('td', {}, changesSummary(event.changes)),
+        ),
+      )
+      const previous = auditCursors.length > 0 ? h('button', { type: 'button' }, w.previousPage) : undefined
+      previous?.addEventListener('click', () => {
+        auditCursors.pop()
+        void load()
+      })
+      const next = body.next_cursor !== null ? h('button', { type: 'button' }, w.nextPage) : undefined
+      next?.addEventListener('click', () => {
+        auditCursors.push(body.next_cursor!)
+        void load()
+      })
+      const head = [w.seq, w.time, w.actor, w.source, w.action, w.target, w.changes].map((label) => h('th', {}, label))
+      replace(
+        list,
+        rows.length === 0 ? h('p', {}, w.noEvents) : h('table', { 'aria-label': w.audit }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows)),
+        previous,
+        next,
+      )
+    } catch (error) {
+      replace(list, h('p', { class: 'error', role: 'alert' }, messageOf(error)))
+    }
+  }
+  await load()
+}
+
 // --- overview ------------------------------------------------------------------------------
 
 const COLORS = ['#e63946', '#f4a261', '#2a9d8f', '#457b9d', '#8338ec', '#6c757d']
@@ -439,9 +531,10 @@ function render(): void {
   const out = h('button', { type: 'button' }, w.signOut)
   out.addEventListener('click', () => signOut())
   const main = h('main', {})
-  replace(root, h('header', {}, h('h1', {}, w.title), h('nav', { 'aria-label': w.title }, link('accounts', w.accounts), link('keys', w.keys), link('overview', w.overview)), h('span', {}, `${me.id}${canEdit() ? '' : ` · ${w.readOnly}`}`), language, out), main)
+  replace(root, h('header', {}, h('h1', {}, w.title), h('nav', { 'aria-label': w.title }, link('accounts', w.accounts), link('keys', w.keys), link('audit', w.audit), link('overview', w.overview)), h('span', {}, `${me.id}${canEdit() ? '' : ` · ${w.readOnly}`}`), language, out), main)
   if (view === 'accounts') void renderAccounts(main)
   if (view === 'keys') void renderKeys(main)
+  if (view === 'audit') void renderAudit(main)
   if (view === 'overview') {
     void renderOverview(main)
     refreshTimer = window.setInterval(() => {

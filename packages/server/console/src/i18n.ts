@@ -61,6 +61,18 @@ const EN = {
   hashQueue: 'Hash queue depth',
   keyAge: 'Current key age',
   readOnly: 'Read-only (viewer)',
+  auditFilters: 'Filter audit events',
+  action: 'Action',
+  actionHint: 'e.g. account.suspend, key.create, token.revoke',
+  filter: 'Filter',
+  previousPage: 'Previous page',
+  noEvents: 'No audit events match.',
+  seq: 'Seq',
+  time: 'Time (UTC)',
+  actor: 'Actor',
+  source: 'Source',
+  target: 'Target',
+  changes: 'Changes',
 }
 
 type Words = typeof EN
@@ -127,6 +139,18 @@ const KO: Words = {
   hashQueue: '해시 대기열 길이',
   keyAge: '현재 키 나이',
   readOnly: '읽기 전용 (viewer)',
+  auditFilters: '감사 기록 필터',
+  action: '동작',
+  actionHint: '예: account.suspend, key.create, token.revoke',
+  filter: '필터 적용',
+  previousPage: '이전 페이지',
+  noEvents: '조건에 맞는 감사 기록이 없습니다.',
+  seq: '순번',
+  time: '시각 (UTC)',
+  actor: '행위자',
+  source: '출처',
+  target: '대상',
+  changes: '변경 내용',
 }
 
 export type Language = 'en' | 'ko'

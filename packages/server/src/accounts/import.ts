@@ -172,7 +172,7 @@ class LineParser {
     try {
       return {
         id: validAccountId(stringField(line, 'id')),
-        allowedIps: [...new Set(stringList(line, 'allowed_ips', true).map(canonicalAllowedIp))],
+        allowedIps: this.#allowedIps(stringList(line, 'allowed_ips', true)),
         roles: [...new Set(stringList(line, 'roles', false).map(validRole))],
         status: statusField(line),
         passwordHash: this.#hash(line),
@@ -181,6 +181,17 @@ class LineParser {
       if (error instanceof AccountInputError) throw new LineError(`${error.field}: ${error.message}`)
       throw error
     }
+  }
+
+  /** The last list that parsed, by its text: imports often give many accounts the same addresses. */
+  #lastAllowedIps: { key: string; canonical: string[] } | undefined
+
+  #allowedIps(texts: readonly string[]): string[] {
+    const key = JSON.stringify(texts)
+    if (this.#lastAllowedIps?.key === key) return [...this.#lastAllowedIps.canonical]
+    const canonical = [...new Set(texts.map(canonicalAllowedIp))]
+    this.#lastAllowedIps = { key, canonical }
+    return [...canonical]
   }
 
   #hash(line: Record<string, unknown>): string {

@@ -5,7 +5,7 @@
  * an app that generates the document (`documentPublicRoutes`), never re-typed in the document.
  */
 import type { FastifyInstance } from 'fastify'
-import { ERROR_BODY } from './admin/schemas.js'
+import { ERROR_BODY, RATE_LIMIT_HEADERS, RATE_LIMITED } from './admin/schemas.js'
 
 const error = (description: string) => ({ description, $ref: 'ContractError#' })
 
@@ -76,21 +76,27 @@ export const PUBLIC_ROUTE_DOCS: Record<string, Record<string, unknown>> = {
     tags: ['public'],
     summary: 'Issue an access token (contract.md §1)',
     security: BASIC,
-    response: { 200: TOKEN_RESPONSE, 400: error('3000-3011, 5001, 9000 as the contract says; 413 and 431 for oversized requests.') },
+    response: {
+      // An authenticated account is told its rate-limit window on every answer (contract.md §6).
+      200: { ...TOKEN_RESPONSE, headers: RATE_LIMIT_HEADERS },
+      400: error('3000-3011, 5001, 9000 as the contract says (3008: a lockout, a blocked address or a full hash queue); 413 and 431 for oversized requests.'),
+      429: RATE_LIMITED,
+    },
   },
   'POST /v1/token/introspect': {
     tags: ['public'],
     summary: 'RFC 7662 introspection, for accounts with the role introspect',
     security: BASIC,
-    response: { 200: INTROSPECTION, 400: error('3005: the caller is not an active account with the role introspect; 3008: limited.') },
+    response: { 200: INTROSPECTION, 400: error('3005: the caller is not an active account with the role introspect; 3008: locked out or blocked.') },
   },
   'POST /v1/token/revoke': {
     tags: ['public'],
     summary: 'The holder revokes its own token',
     security: BEARER,
     response: {
-      200: { type: 'object', required: ['revoked'], additionalProperties: false, properties: { revoked: { type: 'boolean', const: true } } },
+      200: { type: 'object', required: ['revoked'], additionalProperties: false, properties: { revoked: { type: 'boolean', const: true } }, headers: RATE_LIMIT_HEADERS },
       400: error('3005: no or malformed Bearer token; 3002: not a valid token of ours.'),
+      429: RATE_LIMITED,
     },
   },
   'GET /v1/token/revocations': {
@@ -98,7 +104,7 @@ export const PUBLIC_ROUTE_DOCS: Record<string, Record<string, unknown>> = {
     summary: 'The revocation feed offline verifiers follow (docs/wire.md)',
     security: BASIC,
     querystring: { type: 'object', properties: { since: { type: 'string', description: 'The cursor of the previous answer; 0 or absent: the full snapshot.' } } },
-    response: { 200: REVOCATIONS, 400: error('3005: the caller is not an active account with the role introspect; 3008: limited.') },
+    response: { 200: REVOCATIONS, 400: error('3005: the caller is not an active account with the role introspect; 3008: locked out or blocked.') },
   },
   'GET /.well-known/jwks.json': { tags: ['public'], summary: 'The public keys that verify tokens (next, current, retired)', response: { 200: JWKS } },
   'GET /health/live': { tags: ['health'], summary: 'The process answers', response: { 200: STATUS('ok') } },

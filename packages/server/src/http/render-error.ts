@@ -5,8 +5,9 @@
  * (contract.md §3). Fastify's own errors are translated; nothing unexpected leaks its message.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ContractError, NotFoundError, UnknownError, UnreadableRequestError } from '../errors.js'
+import { ContractError, NotFoundError, RateLimitedError, UnknownError, UnreadableRequestError } from '../errors.js'
 import { failureLogOf } from './failure-log.js'
+import { rateLimitHeaders } from './rate-limit.js'
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 
@@ -25,6 +26,7 @@ export function sendJson(reply: FastifyReply, body: string, options: { status?: 
 /** `status` overrides the table's only where HTTP has a more precise word (413, 431, 503). */
 export function sendContractError(reply: FastifyReply, error: ContractError, status = error.status): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error instanceof RateLimitedError) reply.headers(rateLimitHeaders(error.window))
   return sendJson(reply, JSON.stringify(error.toJSON()), { status })
 }
 

@@ -1,9 +1,9 @@
 /**
- * Lockout and limits (issue 3 §3), all answered as 400/3008 with Retry-After:
+ * Lockout and limits (issue 3 §3):
  * - per account: after N consecutive wrong passwords the account locks; each repeat doubles
- *   the lock up to a maximum; a success resets the count;
- * - per client IP: N failures of any kind within a window block the IP for a while;
- * - per account issuance: a token bucket (0 = off).
+ *   the lock up to a maximum; a success resets the count (400/3008 with Retry-After);
+ * - per client IP: N failures of any kind within a window block the IP for a while (400/3008);
+ * - per account request rate: N requests per fixed window (contract.md §6: 429/5002, 0 = off).
  *
  * Checks that cost an argon2id run are counted BEFORE they run (issue 13 §2; Keycloak's
  * CVE-2024-4629 was the same race): a check in flight holds one unit of the budget as if it had
@@ -17,7 +17,7 @@ import type { CounterStore } from './counter-store.js'
 
 export type LimitSettings = Pick<
   ServerConfig,
-  'lockoutThreshold' | 'lockoutBaseSeconds' | 'lockoutMaxSeconds' | 'ipFailureLimit' | 'ipFailureWindowSeconds' | 'ipBlockSeconds' | 'issuanceRatePerMinute'
+  'lockoutThreshold' | 'lockoutBaseSeconds' | 'lockoutMaxSeconds' | 'ipFailureLimit' | 'ipFailureWindowSeconds' | 'ipBlockSeconds' | 'rateLimit' | 'rateLimitWindowSeconds'
 >
 
 /** Lock levels and failure counts are forgotten after a day without failures. */
@@ -49,6 +49,17 @@ export function accountIdOfLockoutKey(key: string): string {
 export interface EpisodeListener {
   lockout(episode: { accountId: string; level: number; seconds: number }): Promise<void>
   ipBlock(episode: { address: string; seconds: number }): Promise<void>
+}
+
+/** Where an account stands in its rate-limit window after one more request (contract.md §6). */
+export interface RateWindow {
+  limit: number
+  /** Requests left in this window; 0 once the limit is reached or passed. */
+  remaining: number
+  /** Milliseconds until the window renews (always > 0). */
+  resetInMs: number
+  /** This request was over the limit: it must be refused. */
+  exceeded: boolean
 }
 
 export class Limits {
@@ -142,17 +153,21 @@ export class Limits {
     await this.counters.delete(`fail:${key}`)
   }
 
-  // --- issuance -------------------------------------------------------------------------------
+  // --- request rate ----------------------------------------------------------------------------
 
   /**
-   * Takes one unit of the account's request budget (token issuance, and a holder revoking its
-   * own token); returns 0, or the seconds until one is available.
+   * Counts one request of the account (token issuance, a holder revoking its own token, an admin
+   * call) in a fixed window (contract.md §6); undefined when the limit is off. A fixed window, not
+   * a bucket, because it is what the real service describes (a limit, what remains, when it
+   * resets) and one atomic `hit` of the counter store, so instances sharing it count together.
+   * Refused requests are counted too: in a fixed window that never pushes the reset back, so a
+   * client retrying in a loop is refused until the window renews, and no longer.
    */
-  async takeRequest(account: string, now: number): Promise<number> {
-    const perMinute = this.settings.issuanceRatePerMinute
-    if (perMinute === 0) return 0
-    const waitMs = await this.counters.take(`bucket:${account}`, perMinute, perMinute / 60, now)
-    return waitMs === 0 ? 0 : Math.max(1, Math.ceil(waitMs / 1000))
+  async countRequest(accountId: string, now: number): Promise<RateWindow | undefined> {
+    const { rateLimit, rateLimitWindowSeconds } = this.settings
+    if (rateLimit === 0) return undefined
+    const { count, resetAt } = await this.counters.hit(`rate:${accountId}`, rateLimitWindowSeconds * 1000, now)
+    return { limit: rateLimit, remaining: Math.max(0, rateLimit - count), resetInMs: Math.max(1, resetAt - now), exceeded: count > rateLimit }
   }
 }
 

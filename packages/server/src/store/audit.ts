@@ -9,6 +9,7 @@
  */
 import type { Kysely, Transaction } from 'kysely'
 import { sealedText } from './audit-chain.js'
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from './audit-listing.js'
 import { atomically } from './atomically.js'
 import type { DialectBinding } from './binding.js'
 import { toAuditEvent } from './rows.js'
@@ -19,8 +20,6 @@ export type AuditOperations = Pick<Store, 'appendAuditEvent' | 'listAuditEvents'
 
 /** The one row of `audit_chain`. */
 const CHAIN_ROW = 1
-const DEFAULT_PAGE = 100
-const MAX_PAGE = 1000
 
 /** Refuses to build on a head the writer's seal does not reproduce (AuditSealMismatchError). */
 async function checkHeadSeal(trx: Transaction<Database>, headSeq: number, seal: AuditSeal): Promise<void> {
@@ -72,7 +71,7 @@ export function auditOperations(binding: DialectBinding, db: Kysely<Database> = 
     },
 
     async listAuditEvents(query = {}) {
-      const limit = Math.max(1, Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE))
+      const limit = Math.max(1, Math.min(query.limit ?? AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX))
       let select = db.selectFrom('audit_events').selectAll().orderBy('seq').limit(limit + 1)
       if (query.after !== undefined) select = select.where('seq', '>', query.after)
       if (query.account !== undefined) select = select.where('target', '=', query.account)

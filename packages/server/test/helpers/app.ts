@@ -88,4 +88,4 @@ export function answerCode(response: Pick<Answer, 'statusCode' | 'body'>): strin
   return response.statusCode === 200 ? '200' : String((JSON.parse(response.body) as { code: string }).code)
 }
 
-export const CONTRACT_CODES = ['3000', '3001', '3002', '3003', '3004', '3005', '3006', '3007', '3008', '3009', '3010', '3011', '5001', '9000']
+export const CONTRACT_CODES = ['3000', '3001', '3002', '3003', '3004', '3005', '3006', '3007', '3008', '3009', '3010', '3011', '5001', '5002', '9000']

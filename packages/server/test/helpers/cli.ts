@@ -74,7 +74,8 @@ export interface ServeProcess {
  * the child) if it exits first or does not listen within the deadline.
  */
 export async function startServe(args: readonly string[], options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIZAUTH_BIN, 'serve', ...args], { env: childEnv(options.env), stdio: 'pipe' })
+  // Suites run side by side: no admin listener (default 127.0.0.1:8081) unless the test asks for one.
+  const child = spawn(process.execPath, [BIZAUTH_BIN, 'serve', ...args], { env: childEnv({ BIZAUTH_ADMIN_PORT: 'off', ...options.env }), stdio: 'pipe' })
   child.stdin.end()
   let stdout = ''
   let stderr = ''

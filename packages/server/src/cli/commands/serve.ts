@@ -11,7 +11,7 @@ import { writeLine, type CliIo } from '../io.js'
 import { secretNotes, settingOptions } from '../setting-options.js'
 import { STORE_OPTIONS, storeLocation, type StoreLocation } from '../store-options.js'
 
-const { host: HOST, port: PORT, tlsCert: TLS_CERT, tlsKey: TLS_KEY, databaseUrl: DATABASE_URL, shutdownGraceMs: SHUTDOWN_GRACE } = SETTINGS
+const { host: HOST, port: PORT, adminHost: ADMIN_HOST, adminPort: ADMIN_PORT, tlsCert: TLS_CERT, tlsKey: TLS_KEY, databaseUrl: DATABASE_URL, shutdownGraceMs: SHUTDOWN_GRACE } = SETTINGS
 
 export default defineCommand({
   name: 'serve',
@@ -94,11 +94,13 @@ function stopOnSignals(io: CliIo, close: () => Promise<void>, graceMs: number): 
 
 function describeStartFailure(error: unknown, config: ServerConfig): string {
   const code = (error as { code?: unknown }).code
-  const where = `${config.host}:${config.port}`
+  const admin = (error as { listener?: unknown }).listener === 'admin'
+  const where = admin ? `${config.adminHost}:${config.adminPort} (the admin listener)` : `${config.host}:${config.port}`
+  const [hostFlag, portFlag] = admin ? [ADMIN_HOST.flag, ADMIN_PORT.flag] : [HOST.flag, PORT.flag]
   if (error instanceof CliError) return error.message
-  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is in use; stop the other server or pick another --${PORT.flag}`
-  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --${PORT.flag} above 1023`
-  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --${HOST.flag}`
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is in use; stop the other server or pick another --${portFlag}${admin ? ' (or off)' : ''}`
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; pick a --${portFlag} above 1023`
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --${hostFlag}`
   if (code === 'ENOENT' && config.tlsCert) return `cannot read the TLS files (--${TLS_CERT.flag} ${config.tlsCert}, --${TLS_KEY.flag} ${config.tlsKey}): ${printable((error as Error).message, 200)}`
   // Node 20 reports a refused connection as an AggregateError with an empty message and a code.
   const message = (error instanceof Error ? error.message.split('\n')[0] : String(error)) || (typeof code === 'string' ? code : 'unknown error')

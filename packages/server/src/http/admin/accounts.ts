@@ -163,12 +163,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
     },
   )
 
-  app.post<{ Params: { id: string }; Body: { password?: string } }>(
+  app.post<{ Params: { id: string }; Body: { password?: string; keep_previous_for_seconds?: number } }>(
     '/admin/v1/accounts/:id/password',
     {
       schema: {
         ...schemaTags,
-        summary: 'Set or generate a password; earlier tokens are revoked',
+        summary: 'Set or generate a password; earlier tokens are revoked, unless keep_previous_for_seconds keeps the previous password working for a while',
         params: ACCOUNT_ID_PARAMS,
         body: SET_PASSWORD_BODY,
         response: { 200: ACCOUNT_WITH_PASSWORD, ...ACCOUNT_ERRORS },
@@ -177,9 +177,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
       config: { optionalBody: true },
     },
     async (request, reply) => {
-      const changed = await adminFor(request).setPassword(request.params.id, request.body.password)
+      const { password, keep_previous_for_seconds: keepPreviousForSeconds } = request.body
+      const changed = await adminFor(request).setPassword(request.params.id, password, keepPreviousForSeconds === undefined ? {} : { keepPreviousForSeconds })
       const body: Record<string, unknown> = { account: accountJson(changed.after!) }
       if (changed.generatedPassword !== undefined) body.password = changed.generatedPassword
+      const keptUntil = changed.after!.previousPasswordValidUntil
+      if (keepPreviousForSeconds !== undefined && keptUntil !== undefined) body.previous_password_valid_until = keptUntil.toISOString()
       return sendAccount(reply, changed.after!, body)
     },
   )
@@ -189,6 +192,26 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
     { schema: { ...schemaTags, summary: 'Revoke every token issued so far', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
     async (request, reply) => {
       const changed = await adminFor(request).revokeTokens(request.params.id)
+      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
+    },
+  )
+
+  // What the CLI's `account unlock` and `account drop-previous-password` do: the operator's
+  // answers to a locked-out customer and to a rotation that is over early.
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/accounts/:id/unlock',
+    { schema: { ...schemaTags, summary: 'Clear the lockout after wrong passwords, on every instance', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
+    async (request, reply) => {
+      const changed = await adminFor(request).unlock(request.params.id)
+      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/accounts/:id/drop-previous-password',
+    { schema: { ...schemaTags, summary: 'End a password rotation early: the previous password stops working at once', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
+    async (request, reply) => {
+      const changed = await adminFor(request).dropPreviousPassword(request.params.id)
       return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
     },
   )

@@ -10,6 +10,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AccountInputError, AccountVersionMismatchError, AllowedIpNotListedError } from '../../accounts/administration.js'
 import { createContractApp, type AppOptions } from '../../app.js'
+import { AuditFilterError } from '../../store/audit-listing.js'
 import { AdminInputError, DuplicateAccountError, StaleAccountVersionError, UnknownAccountError } from '../../errors.js'
 import { registerHealthRoutes } from '../routes/health.js'
 import { registerMetricsRoute } from '../routes/metrics.js'
@@ -18,6 +19,7 @@ import type { Services } from '../../services.js'
 import { AccountExistsError, AccountMissingError } from '../../store/store.js'
 import { errorHandler, sendContractError, sendJson } from '../render-error.js'
 import { registerAccountRoutes } from './accounts.js'
+import { registerAuditRoute } from './audit.js'
 import { adminCallerCheck, type AdminAccess } from './caller.js'
 import { registerConsole, registerSecurityHeaders } from './console.js'
 import { OPENAPI_PATH, mergedDocument, registerDocumentation } from './document.js'
@@ -69,6 +71,9 @@ function whyOf(issue: ValidationIssue): string {
   }
 }
 
+/** The service's field names the API spells otherwise (its durations carry their unit). */
+const API_FIELD_OF: Partial<Record<AccountInputError['field'], string>> = { keep_previous_for: 'keep_previous_for_seconds' }
+
 /** The admin API's errors in the contract's form; everything else as the public app renders it. */
 function adminErrorHandler(this: unknown, error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const validation = (error as FastifyError).validation as ValidationIssue[] | undefined
@@ -76,7 +81,8 @@ function adminErrorHandler(this: unknown, error: FastifyError | Error, request: 
     const issue = validation[0]
     return sendContractError(reply, AdminInputError(fieldOf(issue, (error as FastifyError).validationContext), whyOf(issue)))
   }
-  if (error instanceof AccountInputError) return sendContractError(reply, AdminInputError(error.field, error.message))
+  if (error instanceof AccountInputError) return sendContractError(reply, AdminInputError(API_FIELD_OF[error.field] ?? error.field, error.message))
+  if (error instanceof AuditFilterError) return sendContractError(reply, AdminInputError(error.field, error.message))
   if (error instanceof AllowedIpNotListedError) return sendContractError(reply, AdminInputError('allowed_ips', error.message))
   if (error instanceof AccountMissingError) return sendContractError(reply, UnknownAccountError(error.accountId))
   if (error instanceof AccountExistsError) return sendContractError(reply, DuplicateAccountError(error.accountId))
@@ -130,6 +136,7 @@ export async function buildAdminApp(services: Services, options: AppOptions = {}
   registerKeyRoutes(app, services, routes)
   registerTokenRoutes(app, services, routes)
   registerStatsRoute(app, services, routes)
+  registerAuditRoute(app, services, routes)
   registerConsole(app)
 
   let document: string | undefined

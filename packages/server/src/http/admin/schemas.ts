@@ -3,7 +3,9 @@
  * turns them into the OpenAPI document (GET /admin/v1/openapi.json), so the document is what the
  * server checks. Objects are closed (`additionalProperties: false`): an unknown field is an error.
  */
-import { ACCOUNT_ROLES } from '../../store/store.js'
+import { MAX_KEEP_PREVIOUS_SECONDS } from '../../accounts/administration.js'
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from '../../store/audit-listing.js'
+import { ACCOUNT_ROLES, AUDIT_ACTIONS } from '../../store/store.js'
 import { CODE_TABLE } from '../../errors.js'
 
 export const ERROR_BODY = {
@@ -17,10 +19,25 @@ export const ERROR_BODY = {
 
 const errorRef = (description: string) => ({ description, $ref: 'ContractError#' })
 
+/** The headers every answer counted by the rate limit may carry (contract.md §6, http/rate-limit.ts). */
+export const RATE_LIMIT_HEADERS = {
+  'RateLimit-Limit': { type: 'integer', description: 'Requests the account may make per window (--rate-limit).' },
+  'RateLimit-Remaining': { type: 'integer', description: 'Requests left in this window.' },
+  'RateLimit-Reset': { type: 'number', description: 'Seconds until the window renews, up to three decimals (e.g. 0.299).' },
+} as const
+
+/** 429/5002: the account's rate limit is spent (contract.md §6). */
+export const RATE_LIMITED = {
+  description: '5002: the account made more requests in this window than --rate-limit allows; retry after Retry-After.',
+  $ref: 'ContractError#',
+  headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Whole seconds until the window renews.' }, ...RATE_LIMIT_HEADERS },
+} as const
+
 /** The refusals every admin route can give, by HTTP status. */
 export const ADMIN_ERRORS = {
-  400: errorRef('Bad input (naming the field), 3005: no or malformed Bearer token, 3002: invalid, expired or revoked token, 3000/3003/3010: the caller\'s IP is not allowed for the admin account, 3008: rate limited.'),
+  400: errorRef('Bad input (naming the field), 3005: no or malformed Bearer token, 3002: invalid, expired or revoked token, 3000/3003/3010: the caller\'s IP is not allowed for the admin account.'),
   403: errorRef('3005: the token\'s account lacks the role this request needs.'),
+  429: RATE_LIMITED,
 } as const
 
 /** The refusals of the routes about one account. */
@@ -107,7 +124,16 @@ export const UPDATE_ACCOUNT_BODY = {
 export const SET_PASSWORD_BODY = {
   type: 'object',
   additionalProperties: false,
-  properties: { password: PASSWORD },
+  properties: {
+    password: PASSWORD,
+    keep_previous_for_seconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_KEEP_PREVIOUS_SECONDS,
+      description:
+        `A rotation without downtime (as \`account set-password --keep-previous-for\`): the previous password keeps working this many seconds (at most 7 days, ${MAX_KEEP_PREVIOUS_SECONDS}) and earlier tokens stay valid. Without it the previous password stops at once and earlier tokens are revoked.`,
+    },
+  },
 } as const
 
 /** An account change that may have generated a password: it is in this answer and nowhere else. */
@@ -118,6 +144,7 @@ export const ACCOUNT_WITH_PASSWORD = {
   properties: {
     account: { $ref: 'Account#' },
     password: { type: 'string', description: 'Only when the server generated it: shown once, never again.' },
+    previous_password_valid_until: { ...ISO_TIME, description: 'Only with keep_previous_for_seconds: until when the previous password still works.' },
   },
 } as const
 
@@ -228,5 +255,56 @@ export const STATS = {
       additionalProperties: false,
       properties: { kid: { type: 'string' }, age_seconds: { type: 'integer' } },
     },
+  },
+} as const
+
+export const AUDIT_LIST_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    account: { ...ACCOUNT_ID, description: 'Only events about this account (their target).' },
+    action: { type: 'string', enum: [...AUDIT_ACTIONS], description: 'Only this action.' },
+    since: { type: 'string', maxLength: 40, description: 'Only events at or after this time: ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z (without an offset: KST).' },
+    until: { type: 'string', maxLength: 40, description: 'Only events before this time (ISO 8601, as since).' },
+    cursor: { type: 'string', maxLength: 20, description: 'The `next_cursor` of the previous page.' },
+    limit: { type: 'string', maxLength: 8, description: `Events per page, 1-${AUDIT_PAGE_MAX} (default ${AUDIT_PAGE_DEFAULT}).` },
+  },
+} as const
+
+const AUDIT_EVENT = {
+  type: 'object',
+  required: ['seq', 'time', 'actor', 'source', 'action', 'target', 'changes', 'prev_hash', 'hash'],
+  additionalProperties: false,
+  description: 'As a line of `bizauth audit list --json`.',
+  properties: {
+    seq: { type: 'integer', minimum: 1, description: 'Gap-free, from 1.' },
+    time: ISO_TIME,
+    actor: {
+      type: 'object',
+      required: ['type', 'id'],
+      additionalProperties: false,
+      description: 'cli: the OS user; admin: the admin account; system: the server itself; account: a token holder revoking its own token.',
+      properties: { type: { type: 'string', enum: ['cli', 'admin', 'system', 'account'] }, id: { type: 'string' } },
+    },
+    source: { type: 'string', description: 'The host name for the CLI and the server, the client IP for an API.' },
+    action: { type: 'string', enum: [...AUDIT_ACTIONS] },
+    target: { type: 'string', description: 'The account id, kid, jti or client address the event is about.' },
+    changes: {
+      type: 'object',
+      description: '{field: [before, after]} of non-secret fields only.',
+      additionalProperties: { type: 'array', minItems: 2, maxItems: 2 },
+    },
+    prev_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The chain\'s seal (`bizauth audit verify`).' },
+  },
+} as const
+
+export const AUDIT_PAGE = {
+  type: 'object',
+  required: ['events', 'next_cursor'],
+  additionalProperties: false,
+  properties: {
+    events: { type: 'array', items: AUDIT_EVENT, description: 'Oldest first.' },
+    next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last.' },
   },
 } as const

@@ -5,11 +5,12 @@
  */
 import { isVerifyError, readBearerToken } from '@bizauth/verify/core'
 import type { FastifyInstance } from 'fastify'
-import { ContractError, TooManyConnectionsError } from '../../errors.js'
+import { ContractError } from '../../errors.js'
 import { revokeTokenById } from '../../revocation/revoke-token.js'
 import { CLOCK_SKEW_SECONDS, type Services } from '../../services.js'
 import { formatIpAddress } from '../../net/cidr.js'
 import { resolveClientIp } from '../client-ip.js'
+import { countAccountRequest } from '../rate-limit.js'
 import { sendJson } from '../render-error.js'
 
 const SEND_BEARER = 'Send the token to revoke as "Authorization: Bearer <token>".'
@@ -35,9 +36,8 @@ export function registerRevokeRoute(app: FastifyInstance, services: Services): v
     const verdict = await tokenVerifier.verify(token)
     if (verdict.active) {
       // A holder flooding revocations writes to the store each time: it spends the same
-      // per-account budget as its token requests (issue 13 §4).
-      const wait = await limits.takeRequest(verdict.claims.sub, Date.now())
-      if (wait > 0) throw TooManyConnectionsError(wait)
+      // per-account rate limit as its token requests (issue 13 §4, contract.md §6).
+      await countAccountRequest(limits, verdict.claims.sub, reply)
       // The holder revokes its own token: the account is the actor, its address the source.
       const clientIp = resolveClientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], config.trustProxy)
       const audit = services.auditWriter({ type: 'account', id: verdict.claims.sub }, clientIp ? formatIpAddress(clientIp) : 'unknown')

@@ -1,11 +1,12 @@
 /** `POST /v1/token` (contract.md §1): Basic credentials in, `{accesstoken,type,expired}` out. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ContractError, TooManyConnectionsError } from '../../errors.js'
+import { ContractError } from '../../errors.js'
 import { issueAccessToken } from '../../tokens/issue-token.js'
 import type { Services } from '../../services.js'
 import { noteCaller } from '../access-log.js'
 import { parseBasicCredentials } from '../basic-auth.js'
 import { resolveClientIp } from '../client-ip.js'
+import { countAccountRequest } from '../rate-limit.js'
 import { sendJson } from '../render-error.js'
 
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
@@ -29,8 +30,7 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
     const access = noteCaller(request, credentials, clientIp)
     const { account, issuedAt, cached } = await authenticator.authenticate(credentials, clientIp)
     access.outcome = cached ? 'cache_hit' : 'hash_check'
-    const wait = await limits.takeRequest(account.id, Date.now())
-    if (wait > 0) throw TooManyConnectionsError(wait)
+    await countAccountRequest(limits, account.id, reply)
     const issued = await issueAccessToken(keys, issueOptions, account.id, issuedAt)
     metrics.tokensIssued.inc()
     access.jti = issued.jti

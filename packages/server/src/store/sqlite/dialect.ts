@@ -85,6 +85,32 @@ class WriterMutex {
   }
 }
 
+/**
+ * Prepared statements by SQL text, per connection, least recently used dropped past `max`.
+ * Preparing is most of the cost of a short statement (and of an import's 1,000-row INSERT, which
+ * every full batch repeats); SQLite re-prepares a cached statement by itself after a schema change.
+ */
+class StatementCache {
+  readonly #statements = new Map<string, BetterSqlite3.Statement>()
+
+  constructor(
+    private readonly database: BetterSqlite3.Database,
+    private readonly max = 64,
+  ) {}
+
+  get(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement) {
+      this.#statements.delete(sql)
+    } else {
+      statement = this.database.prepare(sql)
+      if (this.#statements.size >= this.max) this.#statements.delete(this.#statements.keys().next().value!)
+    }
+    this.#statements.set(sql, statement)
+    return statement
+  }
+}
+
 function runStatement(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): QueryResult<unknown> {
   if (statement.reader) return { rows: statement.all(parameters) }
   const { changes, lastInsertRowid } = statement.run(parameters)
@@ -120,12 +146,17 @@ class SqliteSession implements DatabaseConnection {
  */
 class BizauthSqliteDriver implements Driver {
   readonly #writerLock = new WriterMutex()
+  readonly #writerStatements: StatementCache
+  readonly #readerStatements: StatementCache
 
   constructor(
     private readonly writer: BetterSqlite3.Database,
     private readonly reader: BetterSqlite3.Database,
     private readonly busyTimeoutMs: number,
-  ) {}
+  ) {
+    this.#writerStatements = new StatementCache(writer)
+    this.#readerStatements = new StatementCache(reader)
+  }
 
   async init(): Promise<void> {}
 
@@ -135,14 +166,14 @@ class BizauthSqliteDriver implements Driver {
 
   async execute(session: SqliteSession, query: CompiledQuery): Promise<QueryResult<unknown>> {
     const { sql, parameters } = query
-    if (session.inTransaction) return runStatement(this.writer.prepare(sql), parameters)
+    if (session.inTransaction) return runStatement(this.#writerStatements.get(sql), parameters)
     const deadline = Date.now() + this.busyTimeoutMs
     // Preparing reads the schema, which another process's migration may hold: retried too.
-    const onReader = await retryWhileBusy(deadline, () => this.reader.prepare(sql))
+    const onReader = await retryWhileBusy(deadline, () => this.#readerStatements.get(sql))
     if (onReader.readonly) return retryWhileBusy(deadline, () => runStatement(onReader, parameters))
     await this.#writerLock.lock(deadline)
     try {
-      const onWriter = await retryWhileBusy(deadline, () => this.writer.prepare(sql))
+      const onWriter = await retryWhileBusy(deadline, () => this.#writerStatements.get(sql))
       return await retryWhileBusy(deadline, () => runStatement(onWriter, parameters))
     } finally {
       this.#writerLock.unlock()

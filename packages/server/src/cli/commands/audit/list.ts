@@ -1,30 +1,20 @@
 import { booleanOption, defineCommand, printLine, printTable, stringOption } from '../../command.js'
-import { CliError } from '../../errors.js'
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, parseAuditLimit } from '../../../store/audit-listing.js'
 import { STORE_OPTIONS, withStore } from '../../store-options.js'
-import { AUDIT_FILTER_OPTIONS, auditEventLine, auditQueryOf, kstText } from './shared.js'
-
-const DEFAULT_LIMIT = 100
-const MAX_LIMIT = 1000
-
-function limitOf(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_LIMIT
-  const limit = /^\d+$/.test(text) ? Number(text) : NaN
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) throw new CliError(`--limit takes a whole number from 1 to ${MAX_LIMIT}`)
-  return limit
-}
+import { AUDIT_FILTER_OPTIONS, auditEventLine, auditQueryOf, kstText, withAuditFlags } from './shared.js'
 
 export default defineCommand({
   name: 'list',
   summary: 'List audit events, oldest first: a table in KST, or JSON lines with --json.',
   options: {
     ...AUDIT_FILTER_OPTIONS,
-    limit: { type: 'string', valueName: 'N', description: `At most N events (1-${MAX_LIMIT}).`, defaultText: String(DEFAULT_LIMIT) },
+    limit: { type: 'string', valueName: 'N', description: `At most N events (1-${AUDIT_PAGE_MAX}).`, defaultText: String(AUDIT_PAGE_DEFAULT) },
     json: { type: 'boolean', description: 'One JSON object per line, with seq, time (UTC), actor, source, action, target, changes, prev_hash, hash.' },
     ...STORE_OPTIONS,
   },
   examples: ['bizauth audit list --account acme', 'bizauth audit list --action account.set_password --since 2026-01-01 --json'],
   async run(context) {
-    const query = { ...auditQueryOf(context), limit: limitOf(stringOption(context, 'limit')) }
+    const query = { ...auditQueryOf(context), limit: withAuditFlags(() => parseAuditLimit(stringOption(context, 'limit'))) }
     const { events } = await withStore(context, (store) => store.listAuditEvents(query))
     if (booleanOption(context, 'json')) {
       for (const event of events) printLine(context, auditEventLine(event))

@@ -6,10 +6,11 @@
 import { hostname, userInfo } from 'node:os'
 import { ConfigError, readSetting } from '../../../config.js'
 import { createAuditSeal } from '../../../store/audit-chain.js'
-import { AUDIT_ACTIONS, AuditSealMismatchError, type AuditAction, type AuditEvent, type AuditQuery, type AuditSeal, type AuditWriter } from '../../../store/store.js'
+import { AuditFilterError, parseAuditQuery, publishedAuditEvent, type AuditFilterText } from '../../../store/audit-listing.js'
+import { AUDIT_ACTIONS, AuditSealMismatchError, type AuditEvent, type AuditQuery, type AuditSeal, type AuditWriter } from '../../../store/store.js'
 import { formatKst } from '../../../tokens/kst.js'
 import { stringOption, type CommandContext, type OptionSpec } from '../../command.js'
-import { CliError, printable } from '../../errors.js'
+import { CliError } from '../../errors.js'
 
 /** The trail's seal, from the `auditKey` setting (environment only, like every secret). */
 export function cliAuditSeal(context: CommandContext): AuditSeal {
@@ -44,37 +45,24 @@ export async function auditedChange<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `--since`/`--until`: ISO 8601; a date or time without an offset is read in KST, as shown. */
-const TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?)?(Z|[+-]\d{2}:\d{2})?$/
-
-export function parseAuditTime(flag: string, text: string): Date {
-  const match = TIME.exec(text.trim())
-  if (match) {
-    const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = '+09:00'] = match
-    const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction}${zone}`)
-    if (!Number.isNaN(date.getTime()) && date.toISOString().slice(0, 4) === y) return date
+/** Runs a parser of audit-listing.ts, turning its refusal into the CLI's `--flag …` error. */
+export function withAuditFlags<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof AuditFilterError) throw new CliError(`--${error.field} ${error.message}`)
+    throw error
   }
-  throw new CliError(`--${flag} takes an ISO 8601 time, e.g. 2026-01-31 or 2026-01-31T09:00:00Z (without an offset: KST), not "${printable(text, 40)}"`)
-}
-
-export function parseAuditAction(text: string): AuditAction {
-  const action = AUDIT_ACTIONS.find((known) => known === text)
-  if (!action) throw new CliError(`unknown action "${printable(text, 40)}"; the actions are ${AUDIT_ACTIONS.join(', ')}`)
-  return action
 }
 
 /** The filters `audit list` and `audit export` share, read from their flags. */
 export function auditQueryOf(context: CommandContext): AuditQuery {
-  const since = stringOption(context, 'since')
-  const until = stringOption(context, 'until')
-  const account = stringOption(context, 'account')
-  const action = stringOption(context, 'action')
-  return {
-    ...(account !== undefined ? { account } : {}),
-    ...(action !== undefined ? { action: parseAuditAction(action) } : {}),
-    ...(since !== undefined ? { since: parseAuditTime('since', since) } : {}),
-    ...(until !== undefined ? { until: parseAuditTime('until', until) } : {}),
+  const flags: AuditFilterText = {}
+  for (const name of ['account', 'action', 'since', 'until'] as const) {
+    const value = stringOption(context, name)
+    if (value !== undefined) flags[name] = value
   }
+  return withAuditFlags(() => parseAuditQuery(flags))
 }
 
 export const AUDIT_FILTER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -84,11 +72,8 @@ export const AUDIT_FILTER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   until: { type: 'string', valueName: 'TIME', description: 'Only events before this time.' },
 }
 
-/** One event as a JSON line: exactly the published fields, in a fixed order. */
-export function auditEventLine(event: AuditEvent): string {
-  const { seq, time, actor, source, action, target, changes, prev_hash, hash } = event
-  return JSON.stringify({ seq, time, actor, source, action, target, changes, prev_hash, hash })
-}
+/** One event as a JSON line: the published form the admin API answers too. */
+export const auditEventLine = (event: AuditEvent): string => JSON.stringify(publishedAuditEvent(event))
 
 /** `2026-12-01 18:31:32 KST`, by the contract's KST rule (tokens/kst.ts). */
 export function kstText(iso: string): string {
