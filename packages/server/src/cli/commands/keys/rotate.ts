@@ -14,7 +14,10 @@ export default defineCommand({
     `key refresh and make it current after --${PROMOTION_DELAY_SPEC.flag} (default ${PROMOTION_DELAY_SPEC.default} s), so verifiers\n` +
     'have fetched it before any token is signed with it. With --now it is current at once and\n' +
     `running servers sign with it within --${SETTINGS.keyRefreshSeconds.flag} seconds (default ${SETTINGS.keyRefreshSeconds.default}); the old key is\n` +
-    'retired and stays published until its last token has expired.',
+    'retired and stays published until its last token has expired.\n\n' +
+    'At most one next key waits. If one already does (added by an earlier rotate, by automatic\n' +
+    'rotation, or by this command started on another host at the same moment), nothing is added:\n' +
+    'the waiting key is reported ("a next key was already waiting"), and with --now it is the one made current.',
   options: {
     now: { type: 'boolean', description: 'Make the new key current at once (verifiers with a cached JWKS refetch on the unknown kid).' },
     [SIGNING_ALG_SPEC.flag]: {
@@ -37,6 +40,7 @@ export default defineCommand({
         return { ...rotated, encrypted: encryption.enabled }
       }),
     )
+    if (!result.created) printLine(context, 'a next key was already waiting: no key added')
     printLine(context, `kid:       ${result.kid}`)
     printLine(context, `alg:       ${result.alg}`)
     printLine(context, `state:     ${result.promoted ? 'current' : 'next'}`)
