@@ -52,7 +52,8 @@ export class KeyRing {
   #jwks: Jwks = { keys: [] }
   #jwksJson = '{"keys":[]}'
   #timer: NodeJS.Timeout | undefined
-  #refreshing: Promise<void> | undefined
+  /** The pass in flight, and the instant it was asked for (undefined: the clock's). */
+  #refreshing: { at: number | undefined; done: Promise<void> } | undefined
   #followUp: Promise<void> | undefined
 
   private constructor(store: Store, options: KeyRingOptions) {
@@ -100,12 +101,22 @@ export class KeyRing {
     this.#timer = undefined
   }
 
-  /** One maintenance pass; concurrent calls share it. */
-  refresh(now: Date = new Date()): Promise<void> {
-    this.#refreshing ??= this.#refresh(now).finally(() => {
-      this.#refreshing = undefined
+  /**
+   * One maintenance pass; concurrent calls for the same instant share it. A call for another
+   * instant runs after the pass in flight instead of joining it: a pass started by the clock
+   * (or by a store change) must not stand in for one asked about a later moment, which would
+   * skip a promotion that moment makes due.
+   */
+  refresh(now?: Date): Promise<void> {
+    const at = now?.getTime()
+    const running = this.#refreshing
+    if (running && running.at === at) return running.done
+    if (running) return running.done.catch(() => undefined).then(() => this.refresh(now))
+    const done = this.#refresh(now ?? new Date()).finally(() => {
+      if (this.#refreshing?.done === done) this.#refreshing = undefined
     })
-    return this.#refreshing
+    this.#refreshing = { at, done }
+    return done
   }
 
   /**
@@ -115,7 +126,7 @@ export class KeyRing {
    */
   refreshNow(): Promise<void> {
     if (!this.#refreshing) return this.refresh()
-    this.#followUp ??= this.#refreshing
+    this.#followUp ??= this.#refreshing.done
       .catch(() => undefined)
       .then(() => {
         this.#followUp = undefined
