@@ -7,15 +7,18 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
 import { createKeyEncryption } from '../src/keys/key-encryption.js'
 import { createKeyRecord } from '../src/keys/key-material.js'
 import { openStore } from '../src/store/open.js'
+import { LISTENER_APPLICATION_NAME } from '../src/store/postgres/change-listener.js'
 import type { Store, StoreChange } from '../src/store/store.js'
 import { FAST_ARGON2_ENV } from './helpers/server-process.js'
 import { basic, startTestApp, type TestApp } from './helpers/app.js'
 import { runCli, startServe, type ServeProcess } from './helpers/cli.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
+import { useTempDir } from './helpers/tmp.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const skip = await postgresSkipReason()
@@ -34,6 +37,54 @@ function recordChanges(store: Store): { changes: StoreChange[]; waitFor(what: st
 }
 
 const keyEncryption = createKeyEncryption(undefined)
+
+/** Listening connections open on the database, as PostgreSQL counts them. */
+async function listeningConnections(database: PostgresTestDatabase): Promise<number> {
+  const client = new pg.Client({ connectionString: database.url })
+  await client.connect()
+  try {
+    const result = await client.query<{ count: string }>('select count(*) as count from pg_stat_activity where datname = $1 and application_name = $2', [database.name, LISTENER_APPLICATION_NAME])
+    return Number(result.rows[0]!.count)
+  } finally {
+    await client.end()
+  }
+}
+
+describe('on SQLite', () => {
+  it('nothing is pushed: a subscriber hears nothing, and the readers poll', async (t) => {
+    const store = await openStore({ dataDir: await useTempDir(t) })
+    t.after(() => store.close())
+    await store.migrate()
+    const heard: StoreChange[] = []
+    const stop = store.onChange((change) => heard.push(change))
+    await store.createAccount({ id: 'acme', passwordHash: 'hash' })
+    await store.revokeJti('jti', 2_000_000_000, 2_000_000_300)
+    await store.insertKey(await createKeyRecord('EdDSA', 'current', keyEncryption, new Date()))
+    stop()
+    assert.deepEqual(heard, [])
+  })
+})
+
+describe('the listening connection on PostgreSQL', { skip }, () => {
+  it('is opened by the first subscriber only: a store that only writes (a CLI command) opens none', async () => {
+    const database = await withPostgresDatabase()
+    const store = await openStore({ databaseUrl: database.url })
+    try {
+      await store.migrate()
+      await store.createAccount({ id: 'cli-made', passwordHash: 'hash' })
+      await store.revokeJti('cli-jti', 2_000_000_000, 2_000_000_300)
+      assert.equal(await listeningConnections(database), 0)
+      const stop = store.onChange(() => undefined)
+      await waitFor(async () => ((await listeningConnections(database)) === 1 ? true : undefined), { what: 'the listening connection' })
+      stop()
+      await store.close()
+      await waitFor(async () => ((await listeningConnections(database)) === 0 ? true : undefined), { what: 'close() to end it' })
+    } finally {
+      await store.close()
+      await database.drop()
+    }
+  })
+})
 
 describe('store change notifications on PostgreSQL', { skip }, () => {
   let database: PostgresTestDatabase

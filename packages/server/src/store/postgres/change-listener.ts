@@ -13,6 +13,8 @@ import type { StoreChange, StoreChangeListener } from '../store.js'
 
 /** The one channel every bizauth instance and CLI command on a database notifies on. */
 export const CHANGE_CHANNEL = 'bizauth_changes'
+/** How the listening connection shows in pg_stat_activity, for operators (and the tests). */
+export const LISTENER_APPLICATION_NAME = 'bizauth changes listener'
 
 const FIRST_RETRY_MS = 100
 const LONGEST_RETRY_MS = 5000
@@ -90,6 +92,7 @@ export class PostgresChangeListener {
     if (this.#closed) return
     const client = new pg.Client({
       connectionString: this.#connectionString,
+      application_name: LISTENER_APPLICATION_NAME,
       connectionTimeoutMillis: this.#timeouts.databaseConnectTimeoutMs,
       query_timeout: this.#timeouts.databaseStatementTimeoutMs,
       keepAlive: this.#timeouts.databaseKeepaliveMs > 0,
