@@ -58,6 +58,14 @@ export async function runPropagationBench({ seconds, log = console.log }) {
         figure: `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms from sending the revoke (after its answer: p50 ${figures.afterAnswerP50Ms} ms, p99 ${figures.afterAnswerP99Ms} ms)`,
         met: figures.p99Ms <= GOAL_P99_MS,
       })
+      // The same goal over the propagation proper: the revoke's own transaction and commit are
+      // the write's latency, which no notification can shorten; shown apart so a slow commit
+      // is not mistaken for slow propagation (nor hidden behind it).
+      result.goals.push({
+        goal: `the same, counted from the revoke's answer (its commit), p99 ≤ ${GOAL_P99_MS} ms`,
+        figure: `p50 ${figures.afterAnswerP50Ms} ms, p99 ${figures.afterAnswerP99Ms} ms`,
+        met: figures.afterAnswerP99Ms <= GOAL_P99_MS,
+      })
     } else {
       log('propagation: PostgreSQL skipped (set BIZAUTH_BENCH_DATABASE_URL or BIZAUTH_TEST_DATABASE_URL)')
     }
