@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
+import { RevocationList } from '@bizauth/verify/core'
 import { createKeyEncryption } from '../src/keys/key-encryption.js'
 import { createKeyRecord } from '../src/keys/key-material.js'
+import { RevocationFollower } from '../src/revocation/revocation-follower.js'
 import { openStore } from '../src/store/open.js'
 import { LISTENER_APPLICATION_NAME } from '../src/store/postgres/change-listener.js'
 import type { Store, StoreChange } from '../src/store/store.js'
@@ -62,6 +64,25 @@ describe('on SQLite', () => {
     await store.insertKey(await createKeyRecord('EdDSA', 'current', keyEncryption, new Date()))
     stop()
     assert.deepEqual(heard, [])
+  })
+})
+
+describe('acting on an announcement while a pass is in flight', () => {
+  it('pollNow runs one more pass after the one in flight, shared by every call made during it', async (t) => {
+    const store = await openStore({ dataDir: await useTempDir(t) })
+    t.after(() => store.close())
+    await store.migrate()
+    const revocations = new RevocationList(86_400)
+    const follower = new RevocationFollower(store, revocations, { pollIntervalMs: 3_600_000, pruneIntervalMs: 3_600_000, clockSkewSeconds: 300 })
+    await follower.catchUp()
+    const passesBefore = follower.passes
+    await store.revokeJti('announced', 2_000_000_000, 2_000_000_300)
+    const inFlight = follower.catchUp()
+    const first = follower.pollNow()
+    assert.equal(follower.pollNow(), first, 'calls during one pass share the pass after it')
+    await Promise.all([inFlight, first])
+    assert.equal(follower.passes, passesBefore + 2)
+    assert.equal(revocations.isTokenRevoked('announced'), true)
   })
 })
 
