@@ -114,7 +114,8 @@ export function observeSigningKeyAge(metrics: Metrics, keys: KeyRing, now: () =>
 export function measuredStore(store: Store, metrics: Metrics): Store {
   const measured: Record<string, unknown> = {}
   for (const [name, member] of Object.entries(store)) {
-    if (typeof member !== 'function' || name === 'close' || name === 'migrate') {
+    // onChange is synchronous (it returns the unsubscribe function) and no query: not timed.
+    if (typeof member !== 'function' || name === 'close' || name === 'migrate' || name === 'onChange') {
       measured[name] = member
       continue
     }

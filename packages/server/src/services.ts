@@ -21,7 +21,7 @@ import { createMetrics, measuredStore, observeQueueAndCache, observeSigningKeyAg
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import { createAuditSeal } from './store/audit-chain.js'
-import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store } from './store/store.js'
+import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store, StoreChange } from './store/store.js'
 import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
 
 export { CLOCK_SKEW_SECONDS }
@@ -138,6 +138,10 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     keys.stop()
     throw error
   }
+  // Subscribed once everything it drives has loaded; on PostgreSQL this opens the listening connection.
+  const stopFollowingChanges = store.onChange(
+    applyStoreChange({ credentialCache, revocationFollower, keys, onError: logError('applying a store change failed') }),
+  )
   const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
   observeQueueAndCache(metrics, hashQueue, credentialCache)
   observeSigningKeyAge(metrics, keys)
@@ -165,11 +169,50 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     auditSeal,
     auditWriter,
     async stop() {
+      stopFollowingChanges()
       clearInterval(auditPruneTimer)
       keys.stop()
       revocationFollower.stop()
       await argon2Pool.close()
       await counters.close?.()
     },
+  }
+}
+
+/**
+ * What a change committed anywhere on the database does here at once (issue 9 §3), instead of
+ * at the next poll or refresh. Each timer stays as the safety net, and each catches up on its
+ * own after an outage: the follower's cursor, the key ring's full reload, and the credential
+ * cache's version check on every hit.
+ */
+function applyStoreChange(targets: {
+  credentialCache: CredentialCache
+  revocationFollower: RevocationFollower
+  keys: KeyRing
+  onError: (error: unknown) => void
+}): (change: StoreChange) => void {
+  const { credentialCache, revocationFollower, keys, onError } = targets
+  const pollRevocations = (): void => void revocationFollower.pollNow().catch(onError)
+  const refreshKeys = (): void => void keys.refreshNow().catch(onError)
+  return (change) => {
+    switch (change.kind) {
+      case 'account':
+        credentialCache.evictAccount(change.id)
+        return
+      case 'accounts':
+        credentialCache.clear()
+        return
+      case 'revocation':
+        pollRevocations()
+        return
+      case 'keys':
+        refreshKeys()
+        return
+      case 'resync':
+        credentialCache.clear()
+        pollRevocations()
+        refreshKeys()
+        return
+    }
   }
 }
