@@ -164,6 +164,8 @@ describe('the command line refuses the same values, naming the flag and the vari
         return [['10.0.0.1/8', ['10.0.0.1/8']]]
       case 'portOrOff':
         return [['none', 'none'], ['65536', 65536], ['1.5', 1.5]]
+      case 'url':
+        return [['', ''], ['http://cache:6379', 'http://cache:6379'], ['cache:6379', 'cache:6379']]
     }
   }
 
