@@ -318,7 +318,7 @@ function check(setting: Setting, value: unknown): Checked {
       if (scheme === undefined || !setting.schemes!.includes(`${scheme}:`)) {
         return invalid(` must be a ${accepted} URL, e.g. redis://:PASSWORD@HOST:6379/0, got ${scheme === undefined ? 'no URL scheme' : `a ${scheme}: URL`}`)
       }
-      if (!URL.canParse(value)) return invalid(` is not a valid URL; write it as ${accepted}[:PASSWORD@]HOST[:PORT][/DB] (percent-encode special characters in the password)`)
+      if (!URL.canParse(value)) return invalid(` is not a valid URL; write it as ${setting.schemes![0]}//[:PASSWORD@]HOST[:PORT][/DB] (${accepted}), percent-encoding special characters of the password`)
       return valid(value)
     }
     case 'portOrOff':
