@@ -6,8 +6,8 @@
  *
  * One warn line when the instance falls back and one info line when Redis is back, never one
  * per request (an outage is one event, and a line per request would bury it). While down, calls
- * go straight to memory (no timeout paid per request) and a probe pings Redis in the background;
- * the first answer makes the counters shared again, without a restart.
+ * go straight to memory (no timeout paid per request) and a probe writes to Redis in the
+ * background; the first write that succeeds makes the counters shared again, without a restart.
  *
  * What was counted in memory during the outage stays in that instance's memory and is not
  * carried over to Redis: it was a per-instance budget, and merging counts from several
@@ -29,13 +29,16 @@ export interface FallbackOptions {
   logger: FallbackLogger
   /** What the log says of Redis: host:port, never the URL (it may hold a password). */
   where: string
-  /** How often Redis is pinged while down. */
+  /** How often Redis is probed while down. */
   probeIntervalMs?: number
   /** Whether Redis answered when the store was made; false starts down (and logs it). */
   initiallyUp?: boolean
 }
 
 const DEFAULT_PROBE_INTERVAL_MS = 1000
+/** What the probe writes (under the prefix), and how long it stays. */
+const PROBE_KEY = 'probe:write'
+const PROBE_TTL_MS = 10_000
 
 export class FallbackCounterStore implements CounterStore {
   readonly #timeoutMs: number
@@ -102,10 +105,13 @@ export class FallbackCounterStore implements CounterStore {
     this.#probing = true
     const redis = this.shared.redis
     try {
-      await withDeadline(this.shared.ping(), this.#timeoutMs, 'a Redis ping')
+      // A write through a script rather than a PING: a Redis that answers PING but refuses
+      // writes (out of memory under noeviction) is still down for counting.
+      const now = Date.now()
+      await withDeadline(this.shared.set(PROBE_KEY, now, PROBE_TTL_MS, now), this.#timeoutMs, 'a Redis probe')
       this.#recovered()
     } catch {
-      // Connected but silent (its handshake or this ping lost on the way): start over on a new
+      // Connected but silent (its handshake or this probe lost on the way): start over on a new
       // connection. Otherwise ioredis is already reconnecting on its own schedule.
       if (redis.status === 'ready' || redis.status === 'connect') redis.disconnect(true)
     } finally {

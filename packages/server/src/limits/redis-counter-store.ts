@@ -10,14 +10,22 @@
  * refill}. Expiry is judged against the caller's `now` and the stored `e`, exactly as in
  * MemoryCounterStore, so both stores behave alike under a test's explicit clock (and instances
  * share one notion of time as long as their clocks agree, as the tokens' `exp` already needs).
- * Every write also sets a Redis TTL of the entry's remaining life, so keys of a flood (100k
- * distinct addresses) vanish by themselves and Redis memory stays bounded.
+ * Every write also sets a Redis TTL of the entry's remaining life (plus a short grace), so keys
+ * of a flood (100k distinct addresses) vanish by themselves and Redis memory stays bounded.
  */
 import { Redis } from 'ioredis'
 import type { CounterStore, Trip, Tripped, WindowCount } from './counter-store.js'
 
+/**
+ * Redis keeps an entry this much longer than its remaining life. The entry's end is judged by
+ * `e` and the caller's clock; the TTL only bounds memory. The grace lets an instance whose clock
+ * runs a little behind the writer's still see the entry until its own clock says it ended.
+ */
+const TTL_GRACE_MS = 2000
+
 /** Helpers shared by every script: read a live entry (deleting an expired one), write one with its TTL. */
 const PRELUDE = `
+local TTL_GRACE_MS = ${TTL_GRACE_MS}
 local function live(key, now)
   local entry = redis.call('HMGET', key, 'v', 'e', 's')
   local endsAt = tonumber(entry[2])
@@ -34,7 +42,7 @@ local function write(key, value, endsAt, now, stamp)
   else
     redis.call('HSET', key, 'v', value, 'e', endsAt, 's', stamp)
   end
-  redis.call('PEXPIRE', key, math.max(1, math.ceil(endsAt - now)))
+  redis.call('PEXPIRE', key, math.ceil(endsAt - now) + TTL_GRACE_MS)
 end
 -- Numbers go back to Node as text: a Lua number returned as such is truncated to an integer.
 local function text(number)
@@ -216,11 +224,6 @@ export class RedisCounterStore implements CounterStore {
     const keys = [this.#key(countKey), this.#key(flagKey), this.#key(levelKey ?? countKey)]
     const tripped = (await this.#redis.counterTrip(...keys, threshold, levelKey === undefined ? 0 : 1, levelTtlMs, baseMs, maxMs, now)) as [string, string] | null
     return tripped === null ? undefined : { level: Number(tripped[0]), durationMs: Number(tripped[1]) }
-  }
-
-  /** A round trip to Redis: whether it answers now. */
-  async ping(): Promise<void> {
-    await this.#redis.ping()
   }
 
   async close(): Promise<void> {
