@@ -33,6 +33,8 @@ export interface FallbackOptions {
   probeIntervalMs?: number
   /** Whether Redis answered when the store was made; false starts down (and logs it). */
   initiallyUp?: boolean
+  /** The client's last connection error (refused, unknown host, wrong password), for the log line. */
+  lastConnectionError?: () => string | undefined
 }
 
 const DEFAULT_PROBE_INTERVAL_MS = 1000
@@ -45,6 +47,7 @@ export class FallbackCounterStore implements CounterStore {
   readonly #logger: FallbackLogger
   readonly #where: string
   readonly #probeIntervalMs: number
+  readonly #lastConnectionError: () => string | undefined
   #up = true
   #probeTimer: NodeJS.Timeout | undefined
   #probing = false
@@ -59,6 +62,7 @@ export class FallbackCounterStore implements CounterStore {
     this.#logger = options.logger
     this.#where = options.where
     this.#probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS
+    this.#lastConnectionError = options.lastConnectionError ?? (() => undefined)
     if (options.initiallyUp === false) this.#fellBack(new Error('no answer at start'))
   }
 
@@ -88,8 +92,9 @@ export class FallbackCounterStore implements CounterStore {
     this.#up = false
     // The error's class and message only: ioredis's never hold the URL or its password.
     const err = error as { name?: unknown; message?: unknown }
+    const connection = this.#lastConnectionError()
     this.#logger.warn(
-      { redis: this.#where, reason: `${String(err.name)}: ${String(err.message)}` },
+      { redis: this.#where, reason: `${String(err.name)}: ${String(err.message)}`, ...(connection === undefined ? {} : { connection }) },
       'Redis does not answer: counting in this instance\'s memory (limits per instance) until it does',
     )
     // A connection that lost a request would pair every later reply with the wrong call; a
@@ -201,8 +206,15 @@ export async function openSharedCounters(settings: SharedCounterSettings): Promi
     autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   })
-  // The fallback logs the outage once; ioredis would otherwise print every failed reconnect.
-  redis.on('error', () => undefined)
+  // The fallback logs the outage once, with the last of these; ioredis would otherwise print
+  // every failed reconnect.
+  let lastConnectionError: string | undefined
+  redis.on('error', (error: Error) => {
+    lastConnectionError = error.message
+  })
+  redis.on('ready', () => {
+    lastConnectionError = undefined
+  })
   const initiallyUp = await readyWithin(redis, settings.startWaitMs ?? DEFAULT_START_WAIT_MS)
   const shared = new RedisCounterStore(redis, { keyPrefix: settings.keyPrefix })
   return new FallbackCounterStore(shared, new MemoryCounterStore(), {
@@ -210,6 +222,7 @@ export async function openSharedCounters(settings: SharedCounterSettings): Promi
     logger: settings.logger,
     where: describeRedisUrl(settings.url),
     initiallyUp,
+    lastConnectionError: () => lastConnectionError,
     ...(settings.probeIntervalMs === undefined ? {} : { probeIntervalMs: settings.probeIntervalMs }),
   })
 }
