@@ -123,6 +123,12 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     onUpgradeError: logError('password hash upgrade failed'),
   })
   const encryption = createKeyEncryption(config.keyEncryptionKey)
+  // A start that fails from here on gives back what holds the process open (workers, the Redis connection).
+  const releaseOnFailure = async (error: unknown): Promise<never> => {
+    await argon2Pool.close()
+    await counters.close?.()
+    throw error
+  }
   const keys = await KeyRing.open(store, {
     algorithm: config.signingAlgorithm,
     encryption,
@@ -132,7 +138,7 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
     audit: auditWriter({ type: 'system', id: 'rotation' }),
     onError: logError('signing key refresh failed'),
-  })
+  }).catch(releaseOnFailure)
   keys.start()
   const revocations = new RevocationList(TOKEN_LIFETIME_SECONDS)
   const revocationFollower = new RevocationFollower(store, revocations, {
@@ -149,7 +155,7 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     await revocationFollower.start()
   } catch (error) {
     keys.stop()
-    throw error
+    return releaseOnFailure(error)
   }
   const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
   observeQueueAndCache(metrics, hashQueue, credentialCache)
