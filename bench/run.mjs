@@ -15,7 +15,8 @@
  *
  * bench/verify.mjs (`runVerifyBench({ seconds })`) and bench/introspect.mjs
  * (`runIntrospectBench({ seconds, connections })`) and bench/access-log.mjs
- * (`runAccessLogBench({ seconds })`, the warm path with the access log on and off) are run when present. Their results are
+ * (`runAccessLogBench({ seconds })`, the warm path with the access log on and off) and bench/redis.mjs
+ * (`runRedisBench({ seconds })`, Redis memory under 100k failures and the warm path on Redis counters) are run when present. Their results are
  * printed and stored as they come; when a result has `rows` ([{ name, ...figures }]) or
  * `goals` ([{ goal, figure, met }]) those are printed as tables.
  */
@@ -34,6 +35,7 @@ const EXTRA_BENCHES = [
   { name: 'accesslog', file: 'access-log.mjs', exportName: 'runAccessLogBench', options: (seconds) => ({ seconds }) },
   { name: 'scale', file: 'scale.mjs', exportName: 'runScaleBench', options: (seconds) => ({ seconds }) },
   { name: 'propagation', file: 'propagation.mjs', exportName: 'runPropagationBench', options: (seconds) => ({ seconds }) },
+  { name: 'redis', file: 'redis.mjs', exportName: 'runRedisBench', options: (seconds) => ({ seconds }) },
 ]
 const ALL = [...TOKEN_SCENARIOS, ...EXTRA_BENCHES.map((bench) => bench.name)]
 
