@@ -80,21 +80,6 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'take: a full bucket, then the wait for the next token, refilled at the rate and never above capacity',
-    async run(store) {
-      const takes = []
-      for (let i = 0; i < 4; i++) takes.push(await store.take('bucket:b', 3, 1, T0))
-      assert.deepEqual(takes, [0, 0, 0, 1000])
-      assert.equal(await store.take('bucket:b', 3, 1, T0 + 500), 500)
-      assert.equal(await store.take('bucket:b', 3, 1, T0 + 1000), 0)
-      assert.equal(await store.take('bucket:b', 3, 1, T0 + 1000), 1000)
-      const later = []
-      for (let i = 0; i < 4; i++) later.push(await store.take('bucket:b', 3, 1, T0 + 60_000))
-      assert.deepEqual(later, [0, 0, 0, 1000], 'an idle minute refills to the capacity, not beyond')
-      assert.equal(await store.take('bucket:r', 600, 10, T0), 0)
-    },
-  },
-  {
     name: 'hit: a fixed window with its end, then a new one',
     async run(store) {
       assert.deepEqual(await store.hit('hits:h', 1000, T0), { count: 1, resetAt: T0 + 1000 })
@@ -196,7 +181,6 @@ describe('RedisCounterStore', { skip }, () => {
     for (let i = 0; i < 20; i++) {
       await counters.increment(`fail:${i}`, 60_000, now)
       await counters.reserve(`ipfail:${i}`, 5, 60_000, now)
-      await counters.take(`bucket:${i}`, 600, 10, now)
       await counters.hit(`hits:${i}`, 60_000, now)
       await counters.set(`lock:${i}`, now + 1000, 1000, now)
       for (let j = 0; j < 3; j++) await counters.increment(`fail:t${i}`, 86_400_000, now)
@@ -207,14 +191,14 @@ describe('RedisCounterStore', { skip }, () => {
     }
     const probe = clients[clients.length - 1]!
     const written = (await keys.keys()).filter((key) => key.startsWith(prefix))
-    assert.ok(written.length >= 20 * 6, `keys written: ${written.length}`)
+    assert.ok(written.length >= 20 * 5, `keys written: ${written.length}`)
     const ttls = await Promise.all(written.map((key) => probe.pttl(key)))
     const without = written.filter((_, i) => !(ttls[i]! > 0))
     assert.deepEqual(without, [], 'keys without a TTL')
   })
 
   it('Limits over two instances sharing a prefix: the account locks at exactly the 10th failure in total', async () => {
-    const settings: LimitSettings = { lockoutThreshold: 10, lockoutBaseSeconds: 60, lockoutMaxSeconds: 3600, ipFailureLimit: 0, ipFailureWindowSeconds: 60, ipBlockSeconds: 300, issuanceRatePerMinute: 0 }
+    const settings: LimitSettings = { lockoutThreshold: 10, lockoutBaseSeconds: 60, lockoutMaxSeconds: 3600, ipFailureLimit: 0, ipFailureWindowSeconds: 60, ipBlockSeconds: 300, rateLimit: 0, rateLimitWindowSeconds: 60 }
     const prefix = `${keys.prefix}limits:`
     const lockouts: number[] = []
     const episodes = { lockout: async ({ level }: { level: number }) => void lockouts.push(level), ipBlock: async () => undefined }

@@ -175,7 +175,7 @@ describe('bizauth serve on Redis counters through an outage', { skip, timeout: 1
     assert.equal(await token(), 200)
     assert.deepEqual(await ready(), { status: 200, body: { status: 'ready' } })
     assert.equal(await redisUpMetric(), '1')
-    assert.ok((await keys.keys()).includes(`${prefix}bucket:acme`), 'the issuance bucket is counted on Redis')
+    assert.ok((await keys.keys()).includes(`${prefix}rate:acme`), 'the rate limit is counted on Redis')
 
     proxy.blackhole()
     proxy.cut()

@@ -156,10 +156,6 @@ export class FallbackCounterStore implements CounterStore {
     return this.#either((store) => store.delete(key), (store) => store.delete(key))
   }
 
-  take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number> {
-    return this.#either((store) => store.take(key, capacity, refillPerSecond, now), (store) => store.take(key, capacity, refillPerSecond, now))
-  }
-
   hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
     return this.#either((store) => store.hit(key, windowMs, now), (store) => store.hit(key, windowMs, now))
   }

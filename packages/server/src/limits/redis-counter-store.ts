@@ -6,8 +6,7 @@
  * other command, so a read and the write that depends on it can never interleave with another
  * instance's. Nothing here reads from Node and writes back.
  *
- * An entry is a hash {v: value, e: the caller's epoch ms at which it ends, s: a bucket's last
- * refill}. Expiry is judged against the caller's `now` and the stored `e`, exactly as in
+ * An entry is a hash {v: value, e: the caller's epoch ms at which it ends}. Expiry is judged against the caller's `now` and the stored `e`, exactly as in
  * MemoryCounterStore, so both stores behave alike under a test's explicit clock (and instances
  * share one notion of time as long as their clocks agree, as the tokens' `exp` already needs).
  * Every write also sets a Redis TTL of the entry's remaining life (plus a short grace), so keys
@@ -27,21 +26,17 @@ const TTL_GRACE_MS = 2000
 const PRELUDE = `
 local TTL_GRACE_MS = ${TTL_GRACE_MS}
 local function live(key, now)
-  local entry = redis.call('HMGET', key, 'v', 'e', 's')
+  local entry = redis.call('HMGET', key, 'v', 'e')
   local endsAt = tonumber(entry[2])
   if endsAt == nil then return nil end
   if endsAt <= now then
     redis.call('DEL', key)
     return nil
   end
-  return tonumber(entry[1]), endsAt, tonumber(entry[3])
+  return tonumber(entry[1]), endsAt
 end
-local function write(key, value, endsAt, now, stamp)
-  if stamp == nil then
-    redis.call('HSET', key, 'v', value, 'e', endsAt)
-  else
-    redis.call('HSET', key, 'v', value, 'e', endsAt, 's', stamp)
-  end
+local function write(key, value, endsAt, now)
+  redis.call('HSET', key, 'v', value, 'e', endsAt)
   redis.call('PEXPIRE', key, math.ceil(endsAt - now) + TTL_GRACE_MS)
 end
 -- Numbers go back to Node as text: a Lua number returned as such is truncated to an integer.
@@ -101,27 +96,6 @@ return text(value or 0)`,
 local now = tonumber(ARGV[3])
 write(KEYS[1], tonumber(ARGV[1]), now + tonumber(ARGV[2]), now)
 return 1`,
-  },
-  // KEYS: key; ARGV: capacity, refillPerSecond, now -> 0, or milliseconds until a token
-  counterTake: {
-    numberOfKeys: 1,
-    lua: `
-local capacity = tonumber(ARGV[1])
-local refill = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local value, endsAt, stamp = live(KEYS[1], now)
-local tokens = capacity
-if value ~= nil then
-  tokens = math.min(capacity, value + (math.max(0, now - (stamp or now)) * refill) / 1000)
-end
--- An idle bucket refills completely in capacity/refill seconds; after that it is forgettable.
-local ttl = math.ceil((capacity / refill) * 1000)
-if tokens >= 1 then
-  write(KEYS[1], tokens - 1, now + ttl, now, now)
-  return 0
-end
-write(KEYS[1], tokens, now + ttl, now, now)
-return math.ceil(((1 - tokens) / refill) * 1000)`,
   },
   // KEYS: key; ARGV: windowMs, now -> {count, resetAt}
   counterHit: {
@@ -208,10 +182,6 @@ export class RedisCounterStore implements CounterStore {
 
   async delete(key: string): Promise<void> {
     await this.#redis.del(this.#key(key))
-  }
-
-  async take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number> {
-    return Number(await this.#redis.counterTake(this.#key(key), capacity, refillPerSecond, now))
   }
 
   async hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
