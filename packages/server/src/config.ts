@@ -204,7 +204,7 @@ const TABLE = {
     valueName: 'URL',
     defaultText: '(none): each instance counts in its own memory',
     commands: 'serve',
-    description: 'Redis holding the counters of lockouts, IP blocks and buckets, shared by every instance: redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS. Give a password in the variable, not on the command line.',
+    description: 'Redis holding the counters of lockouts, IP blocks and the rate limit, shared by every instance: redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS. Give a password in the variable, not on the command line.',
   },
   redisKeyPrefix: { flag: 'redis-key-prefix', env: 'BIZAUTH_REDIS_KEY_PREFIX', kind: 'string', default: 'bizauth:', valueName: 'PREFIX', commands: 'serve', description: 'Prefix of every Redis key; instances that share counters use the same one.' },
   redisTimeoutMs: { flag: 'redis-timeout', env: 'BIZAUTH_REDIS_TIMEOUT', kind: 'integer', default: 50, min: 1, valueName: 'MS', commands: 'serve', description: 'Milliseconds a Redis call may take; past it, or while Redis is down, the instance counts in its own memory until Redis answers again.' },
