@@ -8,14 +8,15 @@
  * Environment:
  *   BENCH_SECONDS  seconds per measured run (default 10)
  *   BENCH_ONLY     comma-separated scenario names to run (default: all):
- *                  raw, warm, ratelimit, spread, cold, flood, verify, introspect, accesslog
+ *                  raw, warm, ratelimit, spread, cold, flood, verify, introspect, accesslog, scale, propagation, redis
  *   BENCH_SERVER_FLAGS  extra flags for every `bizauth serve` (space-separated), to try a setting
  *   BENCH_CPU_PROF      a directory: every server writes a V8 CPU profile there
  *                       (node bench/lib/cpu-profile-summary.mjs DIR summarises the newest)
  *
  * bench/verify.mjs (`runVerifyBench({ seconds })`) and bench/introspect.mjs
  * (`runIntrospectBench({ seconds, connections })`) and bench/access-log.mjs
- * (`runAccessLogBench({ seconds })`, the warm path with the access log on and off) are run when present. Their results are
+ * (`runAccessLogBench({ seconds })`, the warm path with the access log on and off) and bench/redis.mjs
+ * (`runRedisBench({ seconds })`, Redis memory under 100k failures and the warm path on Redis counters) are run when present. Their results are
  * printed and stored as they come; when a result has `rows` ([{ name, ...figures }]) or
  * `goals` ([{ goal, figure, met }]) those are printed as tables.
  */
@@ -33,6 +34,8 @@ const EXTRA_BENCHES = [
   { name: 'introspect', file: 'introspect.mjs', exportName: 'runIntrospectBench', options: (seconds) => ({ seconds, connections: 50 }) },
   { name: 'accesslog', file: 'access-log.mjs', exportName: 'runAccessLogBench', options: (seconds) => ({ seconds }) },
   { name: 'scale', file: 'scale.mjs', exportName: 'runScaleBench', options: (seconds) => ({ seconds }) },
+  { name: 'propagation', file: 'propagation.mjs', exportName: 'runPropagationBench', options: (seconds) => ({ seconds }) },
+  { name: 'redis', file: 'redis.mjs', exportName: 'runRedisBench', options: (seconds) => ({ seconds }) },
 ]
 const ALL = [...TOKEN_SCENARIOS, ...EXTRA_BENCHES.map((bench) => bench.name)]
 

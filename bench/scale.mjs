@@ -100,7 +100,8 @@ async function timedImport(file, storeArgs) {
   return { seconds: round(elapsed, 1), perSecond: Math.round(lines / elapsed), lines }
 }
 
-async function withScratchDatabase(url, work) {
+/** A database of its own on the server at `url`, dropped afterwards (also used by propagation.mjs). */
+export async function withScratchDatabase(url, work) {
   const { default: pg } = await import('pg')
   const name = `bizauth_scale_${process.pid}_${Date.now()}`
   const admin = new pg.Client({ connectionString: url })

@@ -83,6 +83,13 @@ export interface ServerConfig {
   // --- password policy (issue 12 §3; accounts/password-policy.ts) ---
   passwordMinLength: number
   passwordMinClasses: number
+  // --- counters shared between instances (issue 9 §1) ---
+  /** Redis for the limits' counters; without it each instance counts in memory. */
+  redisUrl: string | undefined
+  /** Prefix of every key written to Redis. */
+  redisKeyPrefix: string
+  /** Longest a Redis call may take before the instance answers from its memory counters. */
+  redisTimeoutMs: number
 }
 
 export type Argon2Params = ServerConfig['argon2']
@@ -97,7 +104,7 @@ export type SettingValue<N extends SettingName> = N extends `argon2.${infer P ex
     ? ServerConfig[N]
     : never
 
-export type SettingKind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice' | 'portOrOff'
+export type SettingKind = 'string' | 'integer' | 'boolean' | 'cidrs' | 'choice' | 'portOrOff' | 'url'
 
 interface SettingRow<T> {
   kind: SettingKind
@@ -109,6 +116,8 @@ interface SettingRow<T> {
   max?: number
   /** choice: the accepted values. */
   choices?: readonly string[]
+  /** url: the accepted schemes, with their colon (`redis:`). */
+  schemes?: readonly string[]
   /** The placeholder after the flag in --help (default: N for integers, the choices, else VALUE). */
   valueName?: string
   /** The default as --help prints it, when the value itself does not say it well. */
@@ -132,6 +141,7 @@ type Table = { [N in SettingName]: SettingRow<SettingValue<N>> & FlagOrSecret }
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const SIGNING_ALGORITHMS = ['EdDSA', 'ES256', 'HS256'] as const
 const ON_OFF = ['on', 'off'] as const
+const REDIS_SCHEMES = ['redis:', 'rediss:'] as const
 
 /** The table. Its order is the order of --help. */
 const TABLE = {
@@ -185,6 +195,19 @@ const TABLE = {
   databaseKeepaliveMs: { flag: 'database-keepalive', env: 'BIZAUTH_DATABASE_KEEPALIVE', kind: 'integer', default: 10_000, min: 0, valueName: 'MS', commands: 'store', description: 'PostgreSQL: milliseconds of idle before the first TCP keepalive probe (0: keepalive off).' },
   passwordMinLength: { flag: 'password-min-length', env: 'BIZAUTH_PASSWORD_MIN_LENGTH', kind: 'integer', default: 10, min: 1, max: 128, commands: 'store', description: 'Fewest characters of a password an operator sets (generated ones always comply).' },
   passwordMinClasses: { flag: 'password-min-classes', env: 'BIZAUTH_PASSWORD_MIN_CLASSES', kind: 'integer', default: 2, min: 1, max: 3, commands: 'store', description: 'Fewest classes of letters, digits and symbols in a password an operator sets.' },
+  redisUrl: {
+    flag: 'redis-url',
+    env: 'BIZAUTH_REDIS_URL',
+    kind: 'url',
+    schemes: REDIS_SCHEMES,
+    default: undefined,
+    valueName: 'URL',
+    defaultText: '(none): each instance counts in its own memory',
+    commands: 'serve',
+    description: 'Redis holding the counters of lockouts, IP blocks and the rate limit, shared by every instance: redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS. Give a password in the variable, not on the command line.',
+  },
+  redisKeyPrefix: { flag: 'redis-key-prefix', env: 'BIZAUTH_REDIS_KEY_PREFIX', kind: 'string', default: 'bizauth:', valueName: 'PREFIX', commands: 'serve', description: 'Prefix of every Redis key; instances that share counters use the same one.' },
+  redisTimeoutMs: { flag: 'redis-timeout', env: 'BIZAUTH_REDIS_TIMEOUT', kind: 'integer', default: 50, min: 1, valueName: 'MS', commands: 'serve', description: 'Milliseconds a Redis call may take; past it, or while Redis is down, the instance counts in its own memory until Redis answers again.' },
   sqliteBusyTimeoutMs: { flag: 'sqlite-busy-timeout', env: 'BIZAUTH_SQLITE_BUSY_TIMEOUT', kind: 'integer', default: 5000, min: 0, valueName: 'MS', commands: 'store', description: "SQLite: milliseconds a write retries another process's write lock (without blocking the server) before it fails." },
 } as const satisfies Table
 
@@ -289,6 +312,18 @@ function check(setting: Setting, value: unknown): Checked {
     case 'boolean':
       if (typeof value !== 'boolean') return invalid(` must be true or false, got ${shown(value)}`)
       return valid(value)
+    case 'url': {
+      if (typeof value !== 'string') return invalid(` must be a string, got ${shown(value)}`)
+      if (value === '') return invalid(' must not be empty')
+      // The value is never echoed (it may hold a password); its scheme is safe to name.
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase()
+      const accepted = setting.schemes!.map((name) => `${name}//`).join(' or ')
+      if (scheme === undefined || !setting.schemes!.includes(`${scheme}:`)) {
+        return invalid(` must be a ${accepted} URL, e.g. redis://:PASSWORD@HOST:6379/0, got ${scheme === undefined ? 'no URL scheme' : `a ${scheme}: URL`}`)
+      }
+      if (!URL.canParse(value)) return invalid(` is not a valid URL; write it as ${setting.schemes![0]}//[:PASSWORD@]HOST[:PORT][/DB] (${accepted}), percent-encoding special characters of the password`)
+      return valid(value)
+    }
     case 'portOrOff':
       if (value === 'off') return valid(value)
       if (typeof value !== 'number') return invalid(` must be a port number or "off", got ${shown(value)}`)
@@ -337,6 +372,7 @@ function fromText(setting: Setting, raw: string | boolean): Checked {
       }
     case 'string':
     case 'choice':
+    case 'url':
       return check(setting, String(raw))
   }
 }

@@ -92,6 +92,15 @@ export function observeQueueAndCache(metrics: Metrics, queue: HashQueue, cache: 
   new Gauge({ name: 'bizauth_credential_cache_entries', help: 'Entries in the verified-credential cache.', registers, collect() { this.set(cache.size) } })
 }
 
+/**
+ * 1 while the counters are shared on Redis, 0 while this instance counts in memory. Registered
+ * only with --redis-url: an instance that never uses Redis has nothing to report, and a 0 there
+ * would page someone for an outage that is not one.
+ */
+export function observeRedis(metrics: Metrics, counters: { readonly up: boolean }): void {
+  new Gauge({ name: 'bizauth_redis_up', help: 'Whether Redis answers (1) or this instance counts its limits in memory (0).', registers: [metrics.registry], collect() { this.set(counters.up ? 1 : 0) } })
+}
+
 /** Seconds since the signing key in use became current: an alert when rotation stalls. */
 export function observeSigningKeyAge(metrics: Metrics, keys: KeyRing, now: () => number = Date.now): void {
   new Gauge({
@@ -114,7 +123,8 @@ export function observeSigningKeyAge(metrics: Metrics, keys: KeyRing, now: () =>
 export function measuredStore(store: Store, metrics: Metrics): Store {
   const measured: Record<string, unknown> = {}
   for (const [name, member] of Object.entries(store)) {
-    if (typeof member !== 'function' || name === 'close' || name === 'migrate') {
+    // onChange is synchronous (it returns the unsubscribe function) and no query: not timed.
+    if (typeof member !== 'function' || name === 'close' || name === 'migrate' || name === 'onChange') {
       measured[name] = member
       continue
     }

@@ -15,13 +15,14 @@ import type { ServerConfig } from './config.js'
 import { createKeyEncryption } from './keys/key-encryption.js'
 import { KeyRing } from './keys/key-ring.js'
 import { MemoryCounterStore, type CounterStore } from './limits/counter-store.js'
+import { FallbackCounterStore, openSharedCounters, type FallbackLogger } from './limits/fallback-counter-store.js'
 import { Limits } from './limits/limits.js'
 import { FailureLog } from './failure-log.js'
-import { createMetrics, measuredStore, observeQueueAndCache, observeSigningKeyAge, type Metrics } from './metrics.js'
+import { createMetrics, measuredStore, observeQueueAndCache, observeRedis, observeSigningKeyAge, type Metrics } from './metrics.js'
 import { RevocationFollower } from './revocation/revocation-follower.js'
 import { TokenVerifier } from './tokens/verify-token.js'
 import { createAuditSeal } from './store/audit-chain.js'
-import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store } from './store/store.js'
+import type { AuditActor, AuditChanges, AuditSeal, AuditWriter, Store, StoreChange } from './store/store.js'
 import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from './tokens/lifetime.js'
 
 export { CLOCK_SKEW_SECONDS }
@@ -51,15 +52,26 @@ export interface Services {
   auditSeal: AuditSeal
   /** Who records a change: the server itself (source: this host) or a caller of its API (source: its IP). */
   auditWriter(actor: AuditActor, source?: string): AuditWriter
+  /** What runs on a way down now (`redis`: counters per instance, in memory); readiness shows it. */
+  degraded(): readonly string[]
   /** Stops timers; the store is closed by its owner. */
   stop(): Promise<void>
 }
 
 export interface ServiceOptions {
+  /** Default: on Redis (with a fallback to memory) with config.redisUrl, else in memory. */
   counters?: CounterStore
-  logger?: Pick<FastifyBaseLogger, 'error' | 'warn'>
+  logger?: Pick<FastifyBaseLogger, 'error' | 'warn' | 'info'>
   /** Process-wide default metrics (event loop, memory); off in tests that build many apps. */
   defaultMetrics?: boolean
+}
+
+const SILENT: FallbackLogger = { warn: () => undefined, info: () => undefined }
+
+/** The limits' counters: shared on Redis with --redis-url (memory answering while it is down), else in memory. */
+async function openCounters(config: ServerConfig, logger: FallbackLogger | undefined): Promise<CounterStore> {
+  if (config.redisUrl === undefined) return new MemoryCounterStore()
+  return openSharedCounters({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, timeoutMs: config.redisTimeoutMs, logger: logger ?? SILENT })
 }
 
 export async function createServices(config: ServerConfig, unmeasuredStore: Store, options: ServiceOptions = {}): Promise<Services> {
@@ -82,7 +94,8 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
   const argon2Pool = new Argon2Pool(config.hashConcurrency)
   const hasher = new PasswordHasher(config.argon2, hashQueue, argon2Pool)
   const credentialCache = new CredentialCache(config.credentialCacheTtlSeconds * 1000, config.credentialCacheMaxEntries)
-  const counters: CounterStore = options.counters ?? new MemoryCounterStore()
+  const counters: CounterStore = options.counters ?? (await openCounters(config, options.logger))
+  if (counters instanceof FallbackCounterStore) observeRedis(metrics, counters)
   const limitsAudit = auditWriter({ type: 'system', id: 'limits' })
   const recordEpisode = async (action: 'security.lockout' | 'security.ip_block', target: string, changes: AuditChanges): Promise<void> => {
     // The lock is already in force; a trail that cannot be written must not fail the request that tripped it.
@@ -110,6 +123,12 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     onUpgradeError: logError('password hash upgrade failed'),
   })
   const encryption = createKeyEncryption(config.keyEncryptionKey)
+  // A start that fails from here on gives back what holds the process open (workers, the Redis connection).
+  const releaseOnFailure = async (error: unknown): Promise<never> => {
+    await argon2Pool.close()
+    await counters.close?.()
+    throw error
+  }
   const keys = await KeyRing.open(store, {
     algorithm: config.signingAlgorithm,
     encryption,
@@ -119,7 +138,7 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
     audit: auditWriter({ type: 'system', id: 'rotation' }),
     onError: logError('signing key refresh failed'),
-  })
+  }).catch(releaseOnFailure)
   keys.start()
   const revocations = new RevocationList(TOKEN_LIFETIME_SECONDS)
   const revocationFollower = new RevocationFollower(store, revocations, {
@@ -136,8 +155,12 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     await revocationFollower.start()
   } catch (error) {
     keys.stop()
-    throw error
+    return releaseOnFailure(error)
   }
+  // Subscribed once everything it drives has loaded; on PostgreSQL this opens the listening connection.
+  const stopFollowingChanges = store.onChange(
+    applyStoreChange({ credentialCache, revocationFollower, keys, onError: logError('applying a store change failed') }),
+  )
   const tokenVerifier = new TokenVerifier({ keys, store, revocations }, { issuer: config.issuer })
   observeQueueAndCache(metrics, hashQueue, credentialCache)
   observeSigningKeyAge(metrics, keys)
@@ -164,12 +187,52 @@ export async function createServices(config: ServerConfig, unmeasuredStore: Stor
     tokenVerifier,
     auditSeal,
     auditWriter,
+    degraded: () => (counters instanceof FallbackCounterStore && !counters.up ? ['redis'] : []),
     async stop() {
+      stopFollowingChanges()
       clearInterval(auditPruneTimer)
       keys.stop()
       revocationFollower.stop()
       await argon2Pool.close()
       await counters.close?.()
     },
+  }
+}
+
+/**
+ * What a change committed anywhere on the database does here at once (issue 9 §3), instead of
+ * at the next poll or refresh. Each timer stays as the safety net, and each catches up on its
+ * own after an outage: the follower's cursor, the key ring's full reload, and the credential
+ * cache's version check on every hit.
+ */
+function applyStoreChange(targets: {
+  credentialCache: CredentialCache
+  revocationFollower: RevocationFollower
+  keys: KeyRing
+  onError: (error: unknown) => void
+}): (change: StoreChange) => void {
+  const { credentialCache, revocationFollower, keys, onError } = targets
+  const pollRevocations = (): void => void revocationFollower.pollNow().catch(onError)
+  const refreshKeys = (): void => void keys.refreshNow().catch(onError)
+  return (change) => {
+    switch (change.kind) {
+      case 'account':
+        credentialCache.evictAccount(change.id)
+        return
+      case 'accounts':
+        credentialCache.clear()
+        return
+      case 'revocation':
+        pollRevocations()
+        return
+      case 'keys':
+        refreshKeys()
+        return
+      case 'resync':
+        credentialCache.clear()
+        pollRevocations()
+        refreshKeys()
+        return
+    }
   }
 }

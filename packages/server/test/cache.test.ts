@@ -14,6 +14,7 @@ import { parseIpAddress } from '../src/net/cidr.js'
 import { answerCode, type Answer, FAST_ARGON2, basic, startTestApp, type TestApp } from './helpers/app.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { bizauthOk } from './helpers/server-process.js'
+import { waitFor } from './helpers/wait-for.js'
 
 /** The account state a cache entry is checked against; the hash differs per account by default. */
 function state(id: string, version: number, passwordHash = `$argon2id$hash-of-${id}`) {
@@ -138,6 +139,18 @@ describe('credential cache: TTL and size bound', () => {
     // The newest is still cached, the oldest went back to argon2id.
     assert.equal((await measured(t, () => t.token(basic('user7', 'pw7')))).verifications, 0)
     assert.equal((await measured(t, () => t.token(basic('user0', 'pw0')))).verifications, 1)
+  })
+
+  it('evictAccount forgets every entry of one account, and clear() all of them', () => {
+    const cache = new CredentialCache(60_000, 10)
+    cache.remember(cache.fingerprint('a', 'pw-1'), state('a', 1), 0)
+    cache.remember(cache.fingerprint('a', 'pw-2'), state('a', 1), 0)
+    cache.remember(cache.fingerprint('b', 'pw-1'), state('b', 1), 0)
+    assert.equal(cache.evictAccount('a'), 2)
+    assert.equal(cache.size, 1)
+    assert.equal(cache.hit(cache.fingerprint('b', 'pw-1'), state('b', 1), 1), true)
+    cache.clear()
+    assert.equal(cache.size, 0)
   })
 
   it('never treats a fingerprint as valid for another account or version', () => {
@@ -303,5 +316,32 @@ describe('credential cache eviction across instances on one PostgreSQL database'
 
     await second.store.setStatus('acme', 'suspended')
     assert.equal(code(await first.token(basic('acme', 'new password'))), '3009')
+  })
+
+  it('drops an account\'s entries as soon as another instance\'s change to it is announced, and only its', { skip }, async () => {
+    const shared = await withPostgresDatabase()
+    const one = await startTestApp({}, { databaseUrl: shared.url })
+    const two = await startTestApp({}, { databaseUrl: shared.url })
+    try {
+      // Once `one` hears a change, its listening connection is up and its first resync (which
+      // clears the whole cache) is behind it.
+      const heard: string[] = []
+      const stopHearing = one.store.onChange((change) => heard.push(change.kind === 'account' ? change.id : change.kind))
+      await two.createAccount('changing', 'pw-1')
+      await waitFor(() => (heard.includes('changing') ? true : undefined), { what: 'the first announcement' })
+      stopHearing()
+      await one.createAccount('steady', 'pw-2')
+      assert.equal(code(await one.token(basic('changing', 'pw-1'))), '200')
+      assert.equal(code(await one.token(basic('steady', 'pw-2'))), '200')
+      assert.equal(one.services.credentialCache.size, 2)
+      // No request to `one` follows: only the announcement can shrink its cache.
+      await two.store.addAllowedIp('changing', '203.0.113.9/32')
+      await waitFor(() => (one.services.credentialCache.size === 1 ? true : undefined), { what: 'the announcement to evict the changed account' })
+      assert.equal((await measured(one, () => one.token(basic('steady', 'pw-2')))).verifications, 0, 'the other account is still cached')
+    } finally {
+      await one.close()
+      await two.close()
+      await shared.drop()
+    }
   })
 })

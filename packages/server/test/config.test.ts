@@ -143,6 +143,25 @@ describe('defineServerConfig refuses what the flags refuse, naming the setting',
     assert.equal(defineServerConfig({ adminPort: 'off' }).adminPort, 'off')
     assert.throws(() => resolveServerConfig({ 'admin-port': 'of' }, {}), /^ConfigError: --admin-port \(BIZAUTH_ADMIN_PORT\) must be a whole number/)
   })
+
+  it('Redis: off by default; a redis:// or rediss:// URL only, refused with what to write and never echoed', () => {
+    assert.equal(DEFAULTS.redisUrl, undefined)
+    assert.equal(DEFAULTS.redisKeyPrefix, 'bizauth:')
+    assert.equal(DEFAULTS.redisTimeoutMs, 50)
+    assert.equal(resolveServerConfig({}, { BIZAUTH_REDIS_URL: 'rediss://:pw@cache:6380/1' }).redisUrl, 'rediss://:pw@cache:6380/1')
+    assert.equal(resolveServerConfig({ 'redis-url': 'redis://cache' }, {}).redisUrl, 'redis://cache')
+    for (const refused of ['http://:hunter2@cache:6379', 'cache:6379', 'hunter2-only', 'redis://:hunter2@[bad']) {
+      assert.throws(() => resolveServerConfig({}, { BIZAUTH_REDIS_URL: refused }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError)
+        assert.match(error.message, /^--redis-url \(BIZAUTH_REDIS_URL\) (must be a redis:\/\/ or rediss:\/\/ URL|is not a valid URL)/)
+        assert.match(error.message, /redis:\/\/(:PASSWORD@HOST:6379\/0|\[:PASSWORD@\]HOST)/, 'says what to write')
+        assert.ok(!error.message.includes('hunter2'), error.message)
+        return true
+      })
+    }
+    refuses({ redisUrl: 'http://cache' }, /^defineServerConfig: redisUrl must be a redis:\/\/ or rediss:\/\/ URL/)
+    refuses({ redisTimeoutMs: 0 }, /^defineServerConfig: redisTimeoutMs must be at least 1/)
+  })
 })
 
 describe('the command line refuses the same values, naming the flag and the variable', () => {
@@ -164,6 +183,8 @@ describe('the command line refuses the same values, naming the flag and the vari
         return [['10.0.0.1/8', ['10.0.0.1/8']]]
       case 'portOrOff':
         return [['none', 'none'], ['65536', 65536], ['1.5', 1.5]]
+      case 'url':
+        return [['', ''], ['http://cache:6379', 'http://cache:6379'], ['cache:6379', 'cache:6379']]
     }
   }
 

@@ -26,7 +26,7 @@ import { useTempDir } from './helpers/tmp.js'
 
 const FIXTURES = new URL('../../test/fixtures/', import.meta.url)
 const RELEASED_MIGRATION = '0001_initial_schema'
-const MIGRATIONS_SINCE = ['0002_drop_settings_add_lockout_generation', '0003_audit_trail', '0005_previous_password']
+const MIGRATIONS_SINCE = ['0002_drop_settings_add_lockout_generation', '0003_audit_trail', '0005_previous_password', '0006_one_next_key']
 /** The argon2id parameters the fixture's hashes carry, so the server does not re-hash them in the background. */
 const FIXTURE_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
 const FIXTURE_PASSWORD = 'old-release-password'

@@ -453,6 +453,23 @@ for (const dialect of dialects) {
         assert.deepEqual((await store.listKeys()).map((key) => key.kid), ['k1', 'k3', 'k4'])
       })
 
+      it('refuses a second next key; insertNextKey reports the one that waits, or honours replacingCurrent', async (t) => {
+        const { store } = await openFresh(t)
+        await store.insertKey(keyRecord('k1', 'current'))
+        await store.insertKey(keyRecord('k2', 'next'))
+        await assert.rejects(store.insertKey(keyRecord('k3', 'next')), 'the partial unique index signing_keys_one_next')
+        const waiting = await store.insertNextKey(keyRecord('k4', 'next'))
+        assert.deepEqual(waiting && { kid: waiting.key.kid, created: waiting.created }, { kid: 'k2', created: false })
+        assert.equal(await store.promoteKey('k2', new Date()), true)
+        assert.equal(await store.insertNextKey(keyRecord('k5', 'next'), { replacingCurrent: 'k1' }), undefined, 'k1 is no longer current')
+        const added = await store.insertNextKey(keyRecord('k6', 'next'), { replacingCurrent: 'k2' })
+        assert.deepEqual(added && { kid: added.key.kid, created: added.created }, { kid: 'k6', created: true })
+        assert.deepEqual(
+          (await store.listKeys()).map((key) => [key.kid, key.state]),
+          [['k1', 'retired'], ['k2', 'current'], ['k6', 'next']],
+        )
+      })
+
       it('promotes next to current and retires the old current in one step', async (t) => {
         const { store } = await openFresh(t)
         await store.insertKey(keyRecord('k1', 'current'))

@@ -88,6 +88,22 @@ export class CredentialCache {
   }
 
   /**
+   * Forgets every credential verified for `accountId`, when a store change announces that the
+   * account changed (Store.onChange). Not what makes a change take effect (the version check on
+   * each hit already does, on every instance): it drops entries that can only miss, and keeps a
+   * changed password's fingerprint out of memory. A scan, keyed as the cache is by fingerprint:
+   * account changes are rare next to lookups.
+   */
+  evictAccount(accountId: string): number {
+    return this.#entries.deleteWhere((entry) => entry.accountId === accountId)
+  }
+
+  /** Forgets everything (a bulk import, or changes that may have been missed). */
+  clear(): void {
+    this.#entries.clear()
+  }
+
+  /**
    * Single-flight: concurrent checks of the same (fingerprint, stored hash) share one argon2id
    * run. Keyed by the stored hash too, so a check against an old hash is never reused for a new one.
    */

@@ -7,6 +7,12 @@
  * rotation made by the CLI reaches running servers on their next refresh (a few seconds).
  * Promotion is one store transaction guarded by a unique index, so exactly one key is
  * current even when several instances promote at the same moment.
+ *
+ * Cluster-safe rotation (issue 9 §5): at most one key waits as next. Adding one is "if no next
+ * key, insert one" in a single serialised store transaction (Store.insertNextKey, backed by
+ * the unique index `signing_keys_one_next`); promotion is a compare-and-set on that key's
+ * state. So automatic rotation on every instance and `bizauth keys rotate` on several hosts, in
+ * any mix and at the same moment, leave one next key, and it is the one that becomes current.
  */
 import type { JWK } from 'jose'
 import type { AuditAction, AuditChanges, AuditWriter, KeyChangeRecorder, KeyAlgorithm, SigningKeyRecord, Store } from '../store/store.js'
@@ -46,7 +52,9 @@ export class KeyRing {
   #jwks: Jwks = { keys: [] }
   #jwksJson = '{"keys":[]}'
   #timer: NodeJS.Timeout | undefined
-  #refreshing: Promise<void> | undefined
+  /** The pass in flight, and the instant it was asked for (undefined: the clock's). */
+  #refreshing: { at: number | undefined; done: Promise<void> } | undefined
+  #followUp: Promise<void> | undefined
 
   private constructor(store: Store, options: KeyRingOptions) {
     this.#store = store
@@ -93,12 +101,38 @@ export class KeyRing {
     this.#timer = undefined
   }
 
-  /** One maintenance pass; concurrent calls share it. */
-  refresh(now: Date = new Date()): Promise<void> {
-    this.#refreshing ??= this.#refresh(now).finally(() => {
-      this.#refreshing = undefined
+  /**
+   * One maintenance pass; concurrent calls for the same instant share it. A call for another
+   * instant runs after the pass in flight instead of joining it: a pass started by the clock
+   * (or by a store change) must not stand in for one asked about a later moment, which would
+   * skip a promotion that moment makes due.
+   */
+  refresh(now?: Date): Promise<void> {
+    const at = now?.getTime()
+    const running = this.#refreshing
+    if (running && running.at === at) return running.done
+    if (running) return running.done.catch(() => undefined).then(() => this.refresh(now))
+    const done = this.#refresh(now ?? new Date()).finally(() => {
+      if (this.#refreshing?.done === done) this.#refreshing = undefined
     })
-    return this.#refreshing
+    this.#refreshing = { at, done }
+    return done
+  }
+
+  /**
+   * A refresh that starts after this call: a store change was just announced, and a pass
+   * already in flight may have read the keys before it committed. Calls made during one pass
+   * share the one that follows it.
+   */
+  refreshNow(): Promise<void> {
+    if (!this.#refreshing) return this.refresh()
+    this.#followUp ??= this.#refreshing.done
+      .catch(() => undefined)
+      .then(() => {
+        this.#followUp = undefined
+        return this.refresh()
+      })
+    return this.#followUp
   }
 
   async #refresh(now: Date): Promise<void> {
@@ -142,7 +176,9 @@ export async function maintainKeys(store: Store, options: KeyRingOptions, now: D
       const since = (current.activatedAt ?? current.createdAt).getTime()
       if (since + options.rotationIntervalSeconds * 1000 <= nowMs) {
         const record = await createKeyRecord(options.algorithm, 'next', options.encryption, now)
-        await store.insertKey(record, recordCreation(options.audit, record))
+        // Only while the key judged old is still current and nothing waits: another instance
+        // (or the CLI) may have rotated or promoted since `records` was read.
+        await store.insertNextKey(record, { replacingCurrent: current.kid, record: recordCreation(options.audit, record) })
       }
     }
   }
@@ -164,20 +200,41 @@ async function insertFirstKey(store: Store, options: KeyRingOptions, now: Date):
   }
 }
 
+/** What `rotateKey` did. */
+export interface Rotation {
+  kid: string
+  alg: KeyAlgorithm
+  /** False when a next key was already waiting: it is reported, and no second one is added. */
+  created: boolean
+  /** Whether the key is current now (with `immediately`). */
+  promoted: boolean
+}
+
 /**
- * `bizauth keys rotate`: adds a next key. With `immediately`, promotes it at once; running
- * servers pick it up on their next refresh.
+ * `bizauth keys rotate` and POST /admin/v1/keys/rotate: adds a next key, unless one already
+ * waits, which is then the one reported (so rotations started on several hosts at once leave
+ * exactly one next key). With `immediately`, promotes the waiting key at once; running servers
+ * pick it up at once (Store.onChange) or on their next refresh.
  */
 export async function rotateKey(
   store: Store,
   options: Pick<KeyRingOptions, 'algorithm' | 'encryption' | 'audit'>,
   immediately: boolean,
   now: Date = new Date(),
-): Promise<{ kid: string; promoted: boolean }> {
+): Promise<Rotation> {
   const record = await createKeyRecord(options.algorithm, 'next', options.encryption, now)
-  await store.insertKey(record, recordCreation(options.audit, record))
-  const promoted = immediately ? await store.promoteKey(record.kid, now, recordPromotion(options.audit, record.kid)) : false
-  return { kid: record.kid, promoted }
+  const inserted = await store.insertNextKey(record, { record: recordCreation(options.audit, record) })
+  // Without `replacingCurrent` a next key always waits afterwards.
+  if (!inserted) throw new Error('no next key after insertNextKey')
+  const { key, created } = inserted
+  let promoted = false
+  if (immediately) {
+    // False when a concurrent `--now` promoted this same key first: it is current all the same.
+    promoted =
+      (await store.promoteKey(key.kid, now, recordPromotion(options.audit, key.kid))) ||
+      (await store.listKeys()).some((other) => other.kid === key.kid && other.state === 'current')
+  }
+  return { kid: key.kid, alg: key.alg, created, promoted }
 }
 
 // --- audit events of the key life cycle (issue 11 §1): the state a change moved, never material --

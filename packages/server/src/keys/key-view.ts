@@ -4,7 +4,7 @@
  * POST /admin/v1/keys/rotate make it.
  */
 import type { KeyEncryption } from './key-encryption.js'
-import { rotateKey } from './key-ring.js'
+import { rotateKey, type Rotation } from './key-ring.js'
 import type { AuditWriter, KeyAlgorithm, SigningKeyRecord, Store } from '../store/store.js'
 import { CLOCK_SKEW_SECONDS, TOKEN_LIFETIME_SECONDS } from '../tokens/lifetime.js'
 
@@ -47,14 +47,16 @@ export function keyViews(records: readonly SigningKeyRecord[], promotionDelaySec
     .map((record) => keyJson(record, promotionDelaySeconds))
 }
 
-/** Adds a next key (current at once with `immediately`), with the current key's algorithm unless one is given. */
+/**
+ * Adds a next key (current at once with `immediately`), with the current key's algorithm unless
+ * one is given; or, when a next key already waits, reports that one (see rotateKey).
+ */
 export async function rotateSigningKey(
   store: Store,
   options: { algorithm?: KeyAlgorithm | undefined; encryption: KeyEncryption; audit: AuditWriter },
   immediately: boolean,
-): Promise<{ kid: string; alg: KeyAlgorithm; promoted: boolean }> {
+): Promise<Rotation> {
   const current = (await store.listKeys()).find((key) => key.state === 'current')
   const alg = options.algorithm ?? current?.alg ?? 'EdDSA'
-  const rotated = await rotateKey(store, { algorithm: alg, encryption: options.encryption, audit: options.audit }, immediately)
-  return { ...rotated, alg }
+  return rotateKey(store, { algorithm: alg, encryption: options.encryption, audit: options.audit }, immediately)
 }

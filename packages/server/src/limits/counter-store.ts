@@ -20,11 +20,6 @@ export interface CounterStore {
   set(key: string, value: number, ttlMs: number, now: number): Promise<void>
   delete(key: string): Promise<void>
   /**
-   * Token bucket of `capacity` refilled at `refillPerSecond`: takes one token and returns 0,
-   * or returns the milliseconds until one is available (taking nothing).
-   */
-  take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number>
-  /**
    * Fixed window: adds 1 to `key` (starting a window of `windowMs` on the first hit) and returns
    * the new count with the epoch milliseconds at which the window ends.
    */
@@ -69,8 +64,6 @@ export function tripDurationMs(trip: Pick<Trip, 'baseMs' | 'maxMs'>, level: numb
 
 interface Entry {
   value: number
-  /** For buckets: when `value` was last refilled. */
-  stamp: number
   expiresAt: number
 }
 
@@ -134,7 +127,7 @@ export class MemoryCounterStore implements CounterStore {
   async increment(key: string, windowMs: number, now: number): Promise<number> {
     const entry = this.#live(key, now)
     const value = (entry?.value ?? 0) + 1
-    this.#write(key, { value, stamp: now, expiresAt: entry?.expiresAt ?? now + windowMs })
+    this.#write(key, { value, expiresAt: entry?.expiresAt ?? now + windowMs })
     return value
   }
 
@@ -142,7 +135,7 @@ export class MemoryCounterStore implements CounterStore {
     const entry = this.#live(key, now)
     const value = entry?.value ?? 0
     if (value >= limit) return false
-    this.#write(key, { value: value + 1, stamp: now, expiresAt: entry?.expiresAt ?? now + windowMs })
+    this.#write(key, { value: value + 1, expiresAt: entry?.expiresAt ?? now + windowMs })
     return true
   }
 
@@ -158,32 +151,19 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async set(key: string, value: number, ttlMs: number, now: number): Promise<void> {
-    this.#write(key, { value, stamp: now, expiresAt: now + ttlMs })
+    this.#write(key, { value, expiresAt: now + ttlMs })
   }
 
   async delete(key: string): Promise<void> {
     if (this.#kindOf(key)?.delete(key)) this.#size--
   }
 
-  async take(key: string, capacity: number, refillPerSecond: number, now: number): Promise<number> {
-    const entry = this.#live(key, now)
-    const elapsed = entry ? Math.max(0, now - entry.stamp) : 0
-    const tokens = entry ? Math.min(capacity, entry.value + (elapsed * refillPerSecond) / 1000) : capacity
-    // An idle bucket refills completely in capacity/refill seconds; after that it is forgettable.
-    const ttl = Math.ceil((capacity / refillPerSecond) * 1000)
-    if (tokens >= 1) {
-      this.#write(key, { value: tokens - 1, stamp: now, expiresAt: now + ttl })
-      return 0
-    }
-    this.#write(key, { value: tokens, stamp: now, expiresAt: now + ttl })
-    return Math.ceil(((1 - tokens) / refillPerSecond) * 1000)
-  }
 
   async hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
     const entry = this.#live(key, now)
     const count = (entry?.value ?? 0) + 1
     const resetAt = entry?.expiresAt ?? now + windowMs
-    this.#write(key, { value: count, stamp: now, expiresAt: resetAt })
+    this.#write(key, { value: count, expiresAt: resetAt })
     return { count, resetAt }
   }
 
@@ -194,10 +174,10 @@ export class MemoryCounterStore implements CounterStore {
     let level = 1
     if (trip.levelKey) {
       level = (this.#live(trip.levelKey, now)?.value ?? 0) + 1
-      this.#write(trip.levelKey, { value: level, stamp: now, expiresAt: now + trip.levelTtlMs })
+      this.#write(trip.levelKey, { value: level, expiresAt: now + trip.levelTtlMs })
     }
     const durationMs = tripDurationMs(trip, level)
-    this.#write(trip.flagKey, { value: now + durationMs, stamp: now, expiresAt: now + durationMs })
+    this.#write(trip.flagKey, { value: now + durationMs, expiresAt: now + durationMs })
     const counts = this.#kindOf(trip.countKey)
     if (counts?.delete(trip.countKey)) this.#size--
     return { level, durationMs }

@@ -5,7 +5,9 @@
  * within about one poll interval. Also prunes the store's expired revocations now and then
  * (every instance may; the delete is idempotent).
  *
- * One pass at a time: a slow store is never asked twice at once. The timer is unref'd.
+ * One pass at a time: a slow store is never asked twice at once. The timer is unref'd. On
+ * PostgreSQL a revocation's announcement (Store.onChange) starts a pass at once (`pollNow`);
+ * the poll stays as the safety net, and its cursor catches whatever was missed.
  */
 import type { RevocationList } from '@bizauth/verify/core'
 import type { RevocationEvent, Store } from '../store/store.js'
@@ -32,6 +34,7 @@ export class RevocationFollower {
   #cursor = 0
   #timer: NodeJS.Timeout | undefined
   #pass: Promise<void> | undefined
+  #followUp: Promise<void> | undefined
   #lastPruneMs = 0
   #stopped = false
   /** Completed passes; tests wait on it instead of sleeping. */
@@ -67,6 +70,22 @@ export class RevocationFollower {
       this.passes++
     })
     return this.#pass
+  }
+
+  /**
+   * A pass that starts after this call, now rather than at the next poll: a revocation was just
+   * announced (Store.onChange), and a pass already in flight may have read the feed before it
+   * committed. Calls made during one pass share the single pass that follows it.
+   */
+  pollNow(): Promise<void> {
+    if (!this.#pass) return this.catchUp()
+    this.#followUp ??= this.#pass
+      .catch(() => undefined)
+      .then(() => {
+        this.#followUp = undefined
+        return this.catchUp()
+      })
+    return this.#followUp
   }
 
   async #catchUp(): Promise<void> {

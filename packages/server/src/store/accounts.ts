@@ -7,9 +7,12 @@
  * `Store.transaction`, so that the administration service can make several changes (and, later,
  * their audit events) commit together. Inside a transaction every read goes through that
  * transaction, never the dialect's separate hot-path reader, so a change sees its own writes.
+ *
+ * Every write also announces `{kind: 'account', id}` in its transaction (Store.onChange), so
+ * instances evict their cached credentials for it at once rather than on the next hit.
  */
 import { sql, type Kysely } from 'kysely'
-import { atomically } from './atomically.js'
+import { announcing, atomically } from './atomically.js'
 import type { DialectBinding } from './binding.js'
 import { appendRevocationEvent } from './revocations.js'
 import { toAccount } from './rows.js'
@@ -23,6 +26,7 @@ import {
   type ImportedBatch,
   type NewAccount,
   type Store,
+  type StoreChange,
 } from './store.js'
 
 export type AccountOperations = Pick<Store, AccountChangeOperation | 'listAccounts' | 'countAccounts' | 'upgradePasswordHash'>
@@ -34,6 +38,12 @@ type AccountChange = Partial<Pick<AccountsTable, 'password_hash' | 'status' | 'a
 
 /** The columns of a password rotation when no previous password is kept. */
 const NO_PREVIOUS_PASSWORD = { previous_password_hash: null, previous_password_until: null } as const satisfies AccountChange
+
+/** The announcement of a write to one account, made only when a row was written. */
+const accountChange =
+  (id: string) =>
+  (written: unknown): StoreChange | undefined =>
+    written ? { kind: 'account', id } : undefined
 
 interface Revocation {
   validAfter: number
@@ -65,35 +75,37 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     condition: { expectedVersion?: number; validAfter?: number; clearLockout?: boolean; keepPreviousUntil?: number } = {},
   ): Promise<AccountRow | undefined> {
     const { expectedVersion, validAfter, clearLockout, keepPreviousUntil } = condition
-    let update = on
-      .updateTable('accounts')
-      .set((eb) => ({
-        ...change,
-        ...(validAfter === undefined
-          ? {}
-          : {
-              // Each revocation moves the instant strictly forward, past every `iat` already
-              // handed out: a token issued in the second after an earlier revocation carries
-              // iat = that instant, and a second revocation in the same second must still reach
-              // it. Never backwards, so a late call with an earlier instant un-revokes nothing.
-              tokens_valid_after: eb
-                .case()
-                .when('tokens_valid_after', '<', validAfter)
-                .then(validAfter)
-                .else(eb('tokens_valid_after', '+', 1))
-                .end(),
-            }),
-        // Lockout counters are keyed by this generation, so a new one starts every instance's
-        // count afresh (limits/limits.ts) without reaching into their memory.
-        ...(clearLockout ? { lockout_generation: eb('lockout_generation', '+', 1) } : {}),
-        // The hash being replaced, read in the same statement (SET sees the row before it).
-        ...(keepPreviousUntil === undefined ? {} : { previous_password_hash: eb.ref('password_hash'), previous_password_until: keepPreviousUntil }),
-        version: eb('version', '+', 1),
-        updated_at: Date.now(),
-      }))
-      .where('id', '=', id)
-    if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion)
-    return update.returning(ACCOUNT_COLUMNS).executeTakeFirst()
+    return announcing(binding, on, accountChange(id), (trx) => {
+      let update = trx
+        .updateTable('accounts')
+        .set((eb) => ({
+          ...change,
+          ...(validAfter === undefined
+            ? {}
+            : {
+                // Each revocation moves the instant strictly forward, past every `iat` already
+                // handed out: a token issued in the second after an earlier revocation carries
+                // iat = that instant, and a second revocation in the same second must still reach
+                // it. Never backwards, so a late call with an earlier instant un-revokes nothing.
+                tokens_valid_after: eb
+                  .case()
+                  .when('tokens_valid_after', '<', validAfter)
+                  .then(validAfter)
+                  .else(eb('tokens_valid_after', '+', 1))
+                  .end(),
+              }),
+          // Lockout counters are keyed by this generation, so a new one starts every instance's
+          // count afresh (limits/limits.ts) without reaching into their memory.
+          ...(clearLockout ? { lockout_generation: eb('lockout_generation', '+', 1) } : {}),
+          // The hash being replaced, read in the same statement (SET sees the row before it).
+          ...(keepPreviousUntil === undefined ? {} : { previous_password_hash: eb.ref('password_hash'), previous_password_until: keepPreviousUntil }),
+          version: eb('version', '+', 1),
+          updated_at: Date.now(),
+        }))
+        .where('id', '=', id)
+      if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion)
+      return update.returning(ACCOUNT_COLUMNS).executeTakeFirst()
+    })
   }
 
   /**
@@ -150,24 +162,26 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
   return {
     async createAccount(account: NewAccount) {
       const now = Date.now()
-      const row = await executor
-        .insertInto('accounts')
-        .values({
-          id: account.id,
-          password_hash: account.passwordHash,
-          status: account.status ?? 'active',
-          allowed_ips: JSON.stringify(withoutDuplicates(account.allowedIps ?? [])),
-          roles: JSON.stringify(withoutDuplicates(account.roles ?? [])),
-          version: 1,
-          tokens_valid_after: account.tokensValidAfter ?? 0,
-          created_at: now,
-          updated_at: now,
-          lockout_generation: 0,
-        })
-        // No row back means the id was taken; ON CONFLICT keeps a PostgreSQL transaction usable.
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning(ACCOUNT_COLUMNS)
-        .executeTakeFirst()
+      const row = await announcing(binding, executor, accountChange(account.id), (on) =>
+          on
+          .insertInto('accounts')
+          .values({
+            id: account.id,
+            password_hash: account.passwordHash,
+            status: account.status ?? 'active',
+            allowed_ips: JSON.stringify(withoutDuplicates(account.allowedIps ?? [])),
+            roles: JSON.stringify(withoutDuplicates(account.roles ?? [])),
+            version: 1,
+            tokens_valid_after: account.tokensValidAfter ?? 0,
+            created_at: now,
+            updated_at: now,
+            lockout_generation: 0,
+          })
+          // No row back means the id was taken; ON CONFLICT keeps a PostgreSQL transaction usable.
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning(ACCOUNT_COLUMNS)
+          .executeTakeFirst(),
+      )
       if (!row) throw new AccountExistsError(account.id)
       return toAccount(row)
     },
@@ -205,16 +219,25 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
 
     dropPreviousPassword: (id) => changeAccount(id, NO_PREVIOUS_PASSWORD, undefined),
 
-    importAccounts: (accounts, onExisting) => importAccountBatch(executor, accounts, onExisting),
+    importAccounts: (accounts, onExisting) =>
+      announcing(
+        binding,
+        executor,
+        // A batch names up to a thousand ids: more than a notification's 8000 bytes may carry.
+        (batch): StoreChange | undefined => (batch.created.length + batch.updated.length > 0 ? { kind: 'accounts' } : undefined),
+        (on) => importAccountBatch(on, accounts, onExisting),
+      ),
 
     async upgradePasswordHash(id, expectedHash, newHash) {
-      const result = await executor
-        .updateTable('accounts')
-        .set((eb) => ({ password_hash: newHash, version: eb('version', '+', 1), updated_at: Date.now() }))
-        .where('id', '=', id)
-        .where('password_hash', '=', expectedHash)
-        .executeTakeFirst()
-      return result.numUpdatedRows > 0n
+      return announcing(binding, executor, accountChange(id), async (on) => {
+        const result = await on
+          .updateTable('accounts')
+          .set((eb) => ({ password_hash: newHash, version: eb('version', '+', 1), updated_at: Date.now() }))
+          .where('id', '=', id)
+          .where('password_hash', '=', expectedHash)
+          .executeTakeFirst()
+        return result.numUpdatedRows > 0n
+      })
     },
 
     setStatus: (id, status, options) => changeAccount(id, { status }, options?.revoke),
@@ -254,8 +277,10 @@ export function accountOperations(binding: DialectBinding, executor: Kysely<Data
     clearLockout: (id) => changeAccount(id, {}, undefined, true),
 
     async deleteAccount(id) {
-      const result = await executor.deleteFrom('accounts').where('id', '=', id).executeTakeFirst()
-      return result.numDeletedRows > 0n
+      return announcing(binding, executor, accountChange(id), async (on) => {
+        const result = await on.deleteFrom('accounts').where('id', '=', id).executeTakeFirst()
+        return result.numDeletedRows > 0n
+      })
     },
 
     async accountRevokedBefore(id) {

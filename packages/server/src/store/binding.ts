@@ -4,7 +4,7 @@
  */
 import type { Kysely, MigrationProvider, Transaction } from 'kysely'
 import type { AccountRow, Database } from './schema.js'
-import type { Store } from './store.js'
+import type { Store, StoreChange, StoreChangeListener } from './store.js'
 
 export type { StoreTimeouts } from '../config.js'
 
@@ -16,7 +16,18 @@ export interface DialectBinding {
   findAccountRow(id: string): Promise<AccountRow | undefined>
   /** Called inside a transaction before it inserts a revocation event, so seqs become visible in order. */
   serializeRevocationEvents(trx: Transaction<Database>): Promise<void>
+  /** Called inside a key change's transaction first, so "if no next key, add one" and promotions take turns. */
+  serializeKeyChanges(trx: Transaction<Database>): Promise<void>
   isUniqueViolation(error: unknown): boolean
+  /**
+   * Whether `announceChange` reaches anyone. When false (SQLite), a single-statement write stays
+   * in autocommit instead of being wrapped in a transaction for an announcement nobody hears.
+   */
+  readonly announcesChanges: boolean
+  /** Sends `change` inside `trx`, so it is delivered if and only if the transaction commits. */
+  announceChange(trx: Transaction<Database>, change: StoreChange): Promise<void>
+  /** Store.onChange. */
+  listenForChanges(listener: StoreChangeListener): () => void
   /** Releases what the binding holds besides `db` (e.g. a second SQLite connection). */
   closeExtras(): Promise<void>
 }

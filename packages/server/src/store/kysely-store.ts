@@ -33,6 +33,8 @@ export function createKyselyStore(binding: DialectBinding): Store {
       if (error) throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`)
     },
 
+    onChange: (listener) => binding.listenForChanges(listener),
+
     async ping() {
       await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
     },

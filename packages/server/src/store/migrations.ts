@@ -155,6 +155,31 @@ function addPreviousPassword({ epoch }: ColumnTypes): Migration {
   }
 }
 
+/**
+ * At most one next key (issue 9 §5), enforced like the one current key: several instances
+ * rotating at once must not leave a second key waiting. A database may already hold several
+ * (rotations raced before this release): the oldest one, which the key ring promotes first,
+ * waits on; the others are retired as of now. None of them has signed a token, and a retired key stays published for the token
+ * lifetime, so a verifier that cached one still finds it.
+ */
+const oneNextKey: Migration = {
+  async up(db: Kysely<unknown>) {
+    const keys = db as Kysely<{ signing_keys: { kid: string; state: string; created_at: number; retired_at: number | null } }>
+    const waiting = await keys.selectFrom('signing_keys').select('kid').where('state', '=', 'next').orderBy('created_at').orderBy('kid').execute()
+    const extra = waiting.slice(1).map((row) => row.kid)
+    if (extra.length > 0) {
+      await keys.updateTable('signing_keys').set({ state: 'retired', retired_at: Date.now() }).where('kid', 'in', extra).execute()
+    }
+    await db.schema
+      .createIndex('signing_keys_one_next')
+      .on('signing_keys')
+      .column('state')
+      .unique()
+      .where(sql.ref('state'), '=', 'next')
+      .execute()
+  },
+}
+
 /** The migrations of one dialect, keyed by name (Kysely applies them in name order). */
 export function schemaMigrations(types: ColumnTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -162,6 +187,7 @@ export function schemaMigrations(types: ColumnTypes): MigrationProvider {
     '0002_drop_settings_add_lockout_generation': dropSettingsAddLockoutGeneration,
     '0003_audit_trail': auditTrail(types),
     '0005_previous_password': addPreviousPassword(types),
+    '0006_one_next_key': oneNextKey,
   }
   return { getMigrations: async () => migrations }
 }

@@ -26,6 +26,8 @@ export async function appendRevocationEvent(
     .insertInto('revocation_events')
     .values({ ...event, created_at: Date.now() })
     .execute()
+  // Followers read the feed at once instead of at their next poll (Store.onChange).
+  await binding.announceChange(trx, { kind: 'revocation' })
 }
 
 /** Over the database, or over a transaction opened by `Store.transaction` (see accounts.ts). */

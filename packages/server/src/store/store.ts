@@ -254,8 +254,35 @@ export class AccountMissingError extends Error {
   }
 }
 
+/**
+ * A committed change, as `Store.onChange` announces it to every instance on the database
+ * (issue 9 §3). It names what changed, never a value: a subscriber reads the store again.
+ */
+export type StoreChange =
+  /** One account's row changed (created, updated, deleted). */
+  | { kind: 'account'; id: string }
+  /** Many accounts may have changed at once (a bulk import). */
+  | { kind: 'accounts' }
+  /** The revocation feed has new events. */
+  | { kind: 'revocation' }
+  /** A signing key was added, promoted, retired or removed. */
+  | { kind: 'keys' }
+  /** The way changes arrive was lost and is back: anything may have changed meanwhile. */
+  | { kind: 'resync' }
+
+export type StoreChangeListener = (change: StoreChange) => void
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
+
+  /**
+   * Tells `listener` of every change committed by any process on this database, until the
+   * returned function is called. PostgreSQL pushes them (LISTEN/NOTIFY on one connection of its
+   * own, opened by the first subscriber, so a CLI command that never subscribes never opens it);
+   * SQLite never calls the listener, and its readers poll. Delivery is best effort: after a lost
+   * connection a `resync` stands for whatever was missed, and polling stays the safety net.
+   */
+  onChange(listener: StoreChangeListener): () => void
 
   /** Applies pending migrations. Idempotent; safe when several processes start at once. */
   migrate(): Promise<void>
@@ -323,9 +350,23 @@ export interface Store {
   listKeys(): Promise<SigningKeyRecord[]>
   insertKey(key: SigningKeyRecord, record?: KeyChangeRecorder): Promise<void>
   /**
+   * Adds `key` (state 'next') unless a next key already waits, in one transaction serialised
+   * with every other key change, so however many instances and CLI commands rotate at once there
+   * is at most one next key (the unique index `signing_keys_one_next` backs it). With
+   * `replacingCurrent`, adds it only while that kid is still current (an automatic rotation
+   * decided on a current key another instance may have replaced meanwhile). Returns the next
+   * key that waits afterwards and whether it is `key`, or undefined when nothing waits (the
+   * current key was no longer `replacingCurrent`).
+   */
+  insertNextKey(
+    key: SigningKeyRecord,
+    options?: { replacingCurrent?: string; record?: KeyChangeRecorder },
+  ): Promise<{ key: SigningKeyRecord; created: boolean } | undefined>
+  /**
    * Atomically makes `kid` current and retires whichever key was current, in one transaction,
-   * so exactly one key is current at any moment even with several instances. Returns false
-   * if `kid` is not in state 'next' (another instance promoted it first).
+   * so exactly one key is current at any moment even with several instances. A compare-and-set
+   * on the key's state, serialised with every other key change: returns false, changing
+   * nothing, if `kid` is not in state 'next' any more (another instance promoted it first).
    */
   promoteKey(kid: string, now: Date, record?: KeyChangeRecorder<{ retired: string[] }>): Promise<boolean>
   /** Deletes retired keys whose retiredAt is before `retiredBefore`. Returns how many. */

@@ -36,6 +36,17 @@ export class LruMap<Key, Value> {
     this.entries.delete(key)
   }
 
+  /** Deletes every entry `matches` accepts (a scan: for rare, targeted evictions). Returns how many. */
+  deleteWhere(matches: (value: Value, key: Key) => boolean): number {
+    let deleted = 0
+    for (const [key, value] of this.entries) {
+      if (!matches(value, key)) continue
+      this.entries.delete(key)
+      deleted++
+    }
+    return deleted
+  }
+
   clear(): void {
     this.entries.clear()
   }

@@ -1,7 +1,9 @@
 /**
  * Liveness (the process answers) and readiness (the store answers, within --readiness-timeout).
  * Readiness never hangs and never says ready while the store cannot answer: past its deadline
- * it answers 503 with the contract's 9000 body.
+ * it answers 503 with the contract's 9000 body. A way down in use (Redis out: per-instance
+ * counters) does not make the instance unready, since it still serves every request; the body
+ * names it (`"degraded":["redis"]`) for whoever looks.
  */
 import type { FastifyInstance } from 'fastify'
 import { withDeadline } from '../../deadline.js'
@@ -30,6 +32,7 @@ export function registerHealthRoutes(app: FastifyInstance, services: Services): 
       failureLogOf(request).report(error, 'store does not answer')
       return sendContractError(reply, new ContractError('9000', 'The store does not answer.'), 503)
     }
-    return sendJson(reply, '{"status":"ready"}')
+    const degraded = services.degraded()
+    return sendJson(reply, degraded.length === 0 ? '{"status":"ready"}' : JSON.stringify({ status: 'ready', degraded }))
   })
 }

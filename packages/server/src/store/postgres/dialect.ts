@@ -7,6 +7,7 @@ import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
 import type { DialectBinding, StoreTimeouts } from '../binding.js'
 import { postgresMigrations } from './migrations.js'
+import { CHANGE_CHANNEL, PostgresChangeListener } from './change-listener.js'
 
 export const DEFAULT_POSTGRES_POOL_SIZE = 10
 
@@ -19,6 +20,12 @@ const UNIQUE_VIOLATION = '23505'
  * verifier that read 7 would move its cursor past 6 for ever.
  */
 const REVOCATION_FEED_LOCK_KEY = 0x62a2_feed
+
+/**
+ * Key of the transaction-scoped advisory lock every signing-key change takes first, so "if no
+ * next key, add one" cannot interleave with another instance's insert or promotion (issue 9 §5).
+ */
+const KEY_CHANGES_LOCK_KEY = 0x62a2_4e55
 
 /**
  * The client-side query_timeout fires this long after the server's statement_timeout, so a
@@ -112,6 +119,9 @@ export function createPostgresBinding(databaseUrl: string, timeouts: StoreTimeou
     text: `select ${ACCOUNT_COLUMNS.join(', ')} from accounts where id = $1`,
   }
 
+  // Opened by the first Store.onChange subscriber (`serve`), never by a CLI command that only writes.
+  const changeListener = new PostgresChangeListener(databaseUrl, timeouts)
+
   return {
     dialect: 'postgres',
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) }),
@@ -125,11 +135,22 @@ export function createPostgresBinding(databaseUrl: string, timeouts: StoreTimeou
     async serializeRevocationEvents(trx) {
       await sql`select pg_advisory_xact_lock(${sql.lit(REVOCATION_FEED_LOCK_KEY)})`.execute(trx)
     },
+    async serializeKeyChanges(trx) {
+      await sql`select pg_advisory_xact_lock(${sql.lit(KEY_CHANGES_LOCK_KEY)})`.execute(trx)
+    },
     isUniqueViolation(error) {
       return (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION
     },
+    announcesChanges: true,
+    async announceChange(trx, change) {
+      // NOTIFY inside the transaction: PostgreSQL delivers it at commit, to every listener, and
+      // drops it on rollback. The payload names what changed, never a value (no hash, no key).
+      await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify(change)})`.execute(trx)
+    },
+    listenForChanges: (listener) => changeListener.subscribe(listener),
     async closeExtras() {
       // The pool is ended by Kysely's destroy().
+      await changeListener.close()
     },
   }
 }

@@ -306,6 +306,14 @@ export function createSqliteBinding(file: string, timeouts: StoreTimeouts): Dial
     async serializeRevocationEvents() {
       // Nothing to do: BEGIN IMMEDIATE already makes writers take turns.
     },
+    async serializeKeyChanges() {
+      // Nothing to do: BEGIN IMMEDIATE already makes writers take turns.
+    },
+    // One file has no channel to push on: readers poll (the revocation follower each second,
+    // the key ring each refresh) and the credential cache checks the row's version on each hit.
+    announcesChanges: false,
+    async announceChange() {},
+    listenForChanges: () => () => undefined,
     isUniqueViolation(error) {
       const code = (error as { code?: unknown } | null)?.code
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
