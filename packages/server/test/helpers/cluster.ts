@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { basic } from './app.js'
-import { redisSkipReason, REDIS_URL_VARIABLE } from './redis.js'
+import { redisSkipReason, redisTestUrl } from './redis.js'
 import { postgresSkipReason } from './postgres.js'
 import { bizauthOk, serve, type ServeChild } from './server-process.js'
 
@@ -18,11 +18,7 @@ export async function clusterSkipReason(): Promise<string | undefined> {
   return (await postgresSkipReason()) ?? (await redisSkipReason())
 }
 
-export function redisUrl(): string {
-  const url = process.env[REDIS_URL_VARIABLE]
-  if (!url) throw new Error(`${REDIS_URL_VARIABLE} not set`)
-  return url
-}
+export const redisUrl = redisTestUrl
 
 /** A prefix of this run's own, so that concurrent runs on one Redis never share a counter. */
 export function uniqueKeyPrefix(suite: string): string {
