@@ -80,6 +80,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'getMany: several values in one step, 0 where absent or ended',
+    async run(store) {
+      await store.set('lock:m', T0 + 5000, 1000, T0)
+      await store.increment('fail:m', 60_000, T0)
+      await store.increment('fail:m', 60_000, T0)
+      assert.deepEqual(await store.getMany(['lock:m', 'fail:m', 'fail:absent'], T0 + 10), [T0 + 5000, 2, 0])
+      assert.deepEqual(await store.getMany(['lock:m', 'fail:m'], T0 + 1000), [0, 2], 'the set value ended after its ttl')
+      assert.deepEqual(await store.getMany([], T0), [])
+    },
+  },
+  {
     name: 'hit: a fixed window with its end, then a new one',
     async run(store) {
       assert.deepEqual(await store.hit('hits:h', 1000, T0), { count: 1, resetAt: T0 + 1000 })

@@ -181,14 +181,14 @@ export class Authenticator {
   ): Promise<PasswordMatch | false> {
     const { cache, hasher, limits } = this.#deps
     const key = lockoutKey(target.id, target.lockoutGeneration)
-    const locked = await limits.accountLockedFor(key, now)
-    if (locked > 0) throw TooManyConnectionsError(locked)
+    const standing = await limits.accountStanding(key, now)
+    if (standing.wait > 0) throw TooManyConnectionsError(standing.wait)
 
     const account = target.passwordHash === undefined ? undefined : (target as Account)
     const fingerprint = cache.fingerprint(target.id, password)
     const cachedHash = account && cache.matchedHash(fingerprint, account, now)
     if (cachedHash) {
-      await limits.recordPasswordSuccess(key)
+      await limits.recordPasswordSuccess(key, standing.failures)
       return { via: 'cache', passwordHash: cachedHash }
     }
     const hashes = account ? acceptedPasswordHashes(account, now) : [this.#deps.dummyHash]

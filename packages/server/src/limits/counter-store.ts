@@ -16,6 +16,8 @@ export interface CounterStore {
   release(key: string, now: number): Promise<void>
   /** Reads a value written by `set` (or a count); 0 when absent or expired. */
   get(key: string, now: number): Promise<number>
+  /** `get` of several keys in one step (one round trip to a shared store): the warm path reads a lock and a count together. */
+  getMany(keys: readonly string[], now: number): Promise<number[]>
   /** Writes `value`, forgotten after `ttlMs`. */
   set(key: string, value: number, ttlMs: number, now: number): Promise<void>
   delete(key: string): Promise<void>
@@ -148,6 +150,10 @@ export class MemoryCounterStore implements CounterStore {
 
   async get(key: string, now: number): Promise<number> {
     return this.#live(key, now)?.value ?? 0
+  }
+
+  async getMany(keys: readonly string[], now: number): Promise<number[]> {
+    return keys.map((key) => this.#live(key, now)?.value ?? 0)
   }
 
   async set(key: string, value: number, ttlMs: number, now: number): Promise<void> {

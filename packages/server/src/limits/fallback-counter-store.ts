@@ -152,6 +152,10 @@ export class FallbackCounterStore implements CounterStore {
     return this.#either((store) => store.set(key, value, ttlMs, now), (store) => store.set(key, value, ttlMs, now))
   }
 
+  getMany(keys: readonly string[], now: number): Promise<number[]> {
+    return this.#either((store) => store.getMany(keys, now), (store) => store.getMany(keys, now))
+  }
+
   delete(key: string): Promise<void> {
     return this.#either((store) => store.delete(key), (store) => store.delete(key))
   }

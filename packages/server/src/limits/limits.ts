@@ -109,11 +109,20 @@ export class Limits {
    * hold the whole budget: one of them may be the failure that locks it.
    */
   async accountLockedFor(key: string, now: number): Promise<number> {
+    return (await this.accountStanding(key, now)).wait
+  }
+
+  /**
+   * accountLockedFor, with the failure count it read (in one step of the counter store):
+   * recordPasswordSuccess needs no reset when there was nothing to reset.
+   */
+  async accountStanding(key: string, now: number): Promise<{ wait: number; failures: number }> {
     const { lockoutThreshold } = this.settings
-    if (lockoutThreshold === 0) return 0
-    const locked = await this.lockedFor(key, now)
-    if (locked > 0) return locked
-    return (await this.counters.get(`fail:${key}`, now)) >= lockoutThreshold ? IN_FLIGHT_WAIT_SECONDS : 0
+    if (lockoutThreshold === 0) return { wait: 0, failures: 0 }
+    const [lockedUntil, failures] = await this.counters.getMany([`lock:${key}`, `fail:${key}`], now)
+    const locked = secondsUntil(lockedUntil!, now)
+    if (locked > 0) return { wait: locked, failures: failures! }
+    return { wait: failures! >= lockoutThreshold ? IN_FLIGHT_WAIT_SECONDS : 0, failures: failures! }
   }
 
   /** Seconds the account's lock lasts, or 0; unlike accountLockedFor, checks in flight do not count. */
@@ -147,9 +156,14 @@ export class Limits {
     if (tripped) await this.episodes?.lockout({ accountId: accountIdOfLockoutKey(key), level: tripped.level, seconds: Math.round(tripped.durationMs / 1000) })
   }
 
-  /** A right password resets the count (checks still in flight then count no more). */
-  async recordPasswordSuccess(key: string): Promise<void> {
-    if (this.settings.lockoutThreshold === 0) return
+  /**
+   * A right password resets the count (checks still in flight then count no more). `failuresSeen`:
+   * the count accountStanding read for this request; when it was 0 there is nothing to reset
+   * (a failure landing in between is ordered after this success), which saves the warm path a
+   * round trip to a shared store.
+   */
+  async recordPasswordSuccess(key: string, failuresSeen?: number): Promise<void> {
+    if (this.settings.lockoutThreshold === 0 || failuresSeen === 0) return
     await this.counters.delete(`fail:${key}`)
   }
 

@@ -89,6 +89,15 @@ return 1`,
 local value = live(KEYS[1], tonumber(ARGV[1]))
 return text(value or 0)`,
   },
+  // KEYS: keys; ARGV: now -> their values, 0 where absent or ended
+  counterGetMany: {
+    numberOfKeys: undefined,
+    lua: `
+local now = tonumber(ARGV[1])
+local values = {}
+for index, key in ipairs(KEYS) do values[index] = text(live(key, now) or 0) end
+return values`,
+  },
   // KEYS: key; ARGV: value, ttlMs, now
   counterSet: {
     numberOfKeys: 1,
@@ -147,7 +156,8 @@ export class RedisCounterStore implements CounterStore {
   /** Takes `redis` over: close() quits it. */
   constructor(redis: Redis, options: RedisCounterStoreOptions) {
     // defineCommand sends EVALSHA and, once per connection that lacks the script, EVAL.
-    for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: PRELUDE + script.lua })
+    // A script without numberOfKeys takes the count of its keys as its first argument.
+    for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, { ...(script.numberOfKeys === undefined ? {} : { numberOfKeys: script.numberOfKeys }), lua: PRELUDE + script.lua })
     this.#redis = redis as ScriptedRedis
     this.#prefix = options.keyPrefix
   }
@@ -170,6 +180,12 @@ export class RedisCounterStore implements CounterStore {
 
   async release(key: string, now: number): Promise<void> {
     await this.#redis.counterRelease(this.#key(key), now)
+  }
+
+  async getMany(keys: readonly string[], now: number): Promise<number[]> {
+    if (keys.length === 0) return []
+    const values = (await this.#redis.counterGetMany(keys.length, ...keys.map((key) => this.#key(key)), now)) as string[]
+    return values.map(Number)
   }
 
   async get(key: string, now: number): Promise<number> {
