@@ -38,7 +38,7 @@ const GIVE_UP_MS = 10_000
 const CHEAP_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 const CHEAP_ARGON2_ENV = { BIZAUTH_ARGON2_MEMORY: '1024', BIZAUTH_ARGON2_TIME: '1', BIZAUTH_ARGON2_PARALLELISM: '1' }
 // Several servers at once: no admin listener (its fixed port would clash), no issuance bucket.
-const SERVER_FLAGS = ['--issuance-rate', '0', '--admin-port', 'off']
+const SERVER_FLAGS = ['--rate-limit', '0', '--admin-port', 'off']
 
 export async function runPropagationBench({ seconds, log = console.log }) {
   const result = { rows: [], goals: [] }

@@ -6,7 +6,7 @@
  *           `Limits` class on a RedisCounterStore, under a key prefix of this run's own), then
  *           `INFO memory` used_memory before and after, and `MEMORY USAGE` of a sample of keys.
  *           The keys are deleted afterwards.
- *   warm    the warm token path (one account, credential cache hits, --issuance-rate 0) of one
+ *   warm    the warm token path (one account, credential cache hits, --rate-limit 0) of one
  *           `bizauth serve` with --redis-url against the same with memory counters, in
  *           alternating rounds of the same run, each on a fresh server: figures and the ratio.
  *
@@ -119,8 +119,8 @@ async function measureWarmPath({ url, prefix, seconds, log }) {
   const password = benchPassword()
   const headers = { authorization: basicAuthorization('bench-warm', password) }
   const counters = {
-    memory: ['--issuance-rate', '0'],
-    redis: ['--issuance-rate', '0', '--redis-url', url, '--redis-key-prefix', `${prefix}warm:`],
+    memory: ['--rate-limit', '0'],
+    redis: ['--rate-limit', '0', '--redis-url', url, '--redis-key-prefix', `${prefix}warm:`],
   }
   try {
     await seedAccounts(dataDir, password, [{ id: 'bench-warm', allowedIps: ['127.0.0.1/32'] }])
