@@ -16,10 +16,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { basicAuthorization, benchPassword } from './lib/accounts.mjs'
+import { basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.mjs'
 import { startBizauth } from './lib/children.mjs'
 import { round } from './lib/load.mjs'
-import { serverModule } from './lib/paths.mjs'
 import { withScratchDatabase } from './scale.mjs'
 
 const POSTGRES_INSTANCES = 3
@@ -80,18 +79,11 @@ export async function runPropagationBench({ seconds, log = console.log }) {
   }
 }
 
-async function seed(storeOptions, password) {
-  const { openStore } = await import(serverModule('store/open.js'))
-  const { PasswordHasher } = await import(serverModule('accounts/passwords.js'))
-  const passwordHash = await new PasswordHasher(CHEAP_ARGON2).hash(password)
-  const store = await openStore(storeOptions)
-  try {
-    await store.migrate()
-    await store.createAccount({ id: 'holder', passwordHash, allowedIps: ['127.0.0.1/32'] })
-    await store.createAccount({ id: 'rs', passwordHash, allowedIps: ['127.0.0.1/32'], roles: ['introspect'] })
-  } finally {
-    await store.close()
-  }
+function seed(storeOptions, password) {
+  return seedAccounts(storeOptions.databaseUrl ? storeOptions : storeOptions.dataDir, password, [
+    { id: 'holder', allowedIps: ['127.0.0.1/32'] },
+    { id: 'rs', allowedIps: ['127.0.0.1/32'], roles: ['introspect'] },
+  ], CHEAP_ARGON2)
 }
 
 async function measure({ storeFlags, dataDir, instances, revocations, password, log, label }) {

@@ -8,7 +8,7 @@
  * Environment:
  *   BENCH_SECONDS  seconds per measured run (default 10)
  *   BENCH_ONLY     comma-separated scenario names to run (default: all):
- *                  raw, warm, ratelimit, spread, cold, flood, verify, introspect, accesslog, scale, propagation, redis
+ *                  raw, warm, ratelimit, spread, cold, flood, verify, introspect, accesslog, scale, propagation, redis, cluster
  *   BENCH_SERVER_FLAGS  extra flags for every `bizauth serve` (space-separated), to try a setting
  *   BENCH_CPU_PROF      a directory: every server writes a V8 CPU profile there
  *                       (node bench/lib/cpu-profile-summary.mjs DIR summarises the newest)
@@ -36,6 +36,7 @@ const EXTRA_BENCHES = [
   { name: 'scale', file: 'scale.mjs', exportName: 'runScaleBench', options: (seconds) => ({ seconds }) },
   { name: 'propagation', file: 'propagation.mjs', exportName: 'runPropagationBench', options: (seconds) => ({ seconds }) },
   { name: 'redis', file: 'redis.mjs', exportName: 'runRedisBench', options: (seconds) => ({ seconds }) },
+  { name: 'cluster', file: 'cluster.mjs', exportName: 'runClusterBench', options: (seconds) => ({ seconds }) },
 ]
 const ALL = [...TOKEN_SCENARIOS, ...EXTRA_BENCHES.map((bench) => bench.name)]
 

@@ -15,28 +15,30 @@ export function benchPassword() {
 }
 
 /**
- * @param {string} dataDir  the SQLite data directory the servers will use
+ * @param {string | { databaseUrl: string }} location  the SQLite data directory the servers will use, or a PostgreSQL database
  * @param {string} password
- * @param {Array<{ id: string, allowedIps: string[] }>} accounts
+ * @param {Array<{ id: string, allowedIps: string[], roles?: string[] }>} accounts
+ * @param {object} [argon2]  the hash's parameters (default: the server's)
  * @returns {Promise<{ seconds: number, hashParameters: object }>}
  */
-export async function seedAccounts(dataDir, password, accounts) {
+export async function seedAccounts(location, password, accounts, argon2) {
   const { openStore } = await import(serverModule('store/open.js'))
   const { PasswordHasher } = await import(serverModule('accounts/passwords.js'))
   const { DEFAULTS } = await import(serverModule('config.js'))
   const started = performance.now()
-  const hasher = new PasswordHasher(DEFAULTS.argon2)
+  const parameters = argon2 ?? DEFAULTS.argon2
+  const hasher = new PasswordHasher(parameters)
   const passwordHash = await hasher.hash(password)
-  const store = await openStore({ dataDir })
+  const store = await openStore(typeof location === 'string' ? { dataDir: location } : location)
   try {
     await store.migrate()
-    for (const { id, allowedIps } of accounts) {
-      await store.createAccount({ id, passwordHash, allowedIps })
+    for (const { id, allowedIps, roles } of accounts) {
+      await store.createAccount({ id, passwordHash, allowedIps, ...(roles ? { roles } : {}) })
     }
   } finally {
     await store.close()
   }
-  return { seconds: (performance.now() - started) / 1000, hashParameters: { ...DEFAULTS.argon2 } }
+  return { seconds: (performance.now() - started) / 1000, hashParameters: { ...parameters } }
 }
 
 /** `Basic base64(account:password)` (RFC 7617). */
