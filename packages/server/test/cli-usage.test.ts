@@ -3,7 +3,7 @@
  * (exit 2), value and state errors (exit 1), all as one line without a stack or a secret.
  * Each case runs the real bin/bizauth.js as a child process.
  */
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -172,12 +172,17 @@ describe('invalid values and unreachable stores exit 1 with one line that says w
     assert.doesNotMatch(result.stderr, /\n\s+at /)
   })
 
-  it('serve reports a port in use in one line', async (t) => {
+  /** A port on 127.0.0.1 that something else holds for the rest of the test. */
+  const occupiedPort = async (t: TestContext): Promise<number> => {
     const { createServer } = await import('node:net')
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
-    const port = (blocker.address() as { port: number }).port
+    return (blocker.address() as { port: number }).port
+  }
+
+  it('serve reports a port in use in one line', async (t) => {
+    const port = await occupiedPort(t)
     const dir = await useTempDir(t)
     const result = await runCli(['serve', '--port', String(port), '--data-dir', dir])
     assert.equal(result.code, 1)
@@ -186,11 +191,7 @@ describe('invalid values and unreachable stores exit 1 with one line that says w
   })
 
   it('serve names the admin listener when its port is the one in use', async (t) => {
-    const { createServer } = await import('node:net')
-    const blocker = createServer()
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
-    t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
-    const port = (blocker.address() as { port: number }).port
+    const port = await occupiedPort(t)
     const dir = await useTempDir(t)
     const result = await runCli(['serve', '--port', '0', '--admin-port', String(port), '--data-dir', dir])
     assert.equal(result.code, 1)

@@ -22,7 +22,7 @@ import { basic } from './helpers/app.js'
 import { answer, clusterSkipReason, createAccount, redisUrl, requestToken, startCluster, uniqueKeyPrefix, type Answer, type Cluster } from './helpers/cluster.js'
 import { withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { BIZAUTH, bizauthEnv, bizauthOk } from './helpers/server-process.js'
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
+import { startProxyFor, type TcpProxy } from './helpers/tcp-proxy.js'
 import { makeTempDir } from './helpers/tmp.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -36,18 +36,6 @@ const ANSWER_BOUND_MS = 5 * STATEMENT_TIMEOUT_MS
 
 const skip = await clusterSkipReason()
 
-/** A URL that reaches `url`'s server through `proxy`. */
-function through(proxy: TcpProxy, url: string): string {
-  const proxied = new URL(url)
-  proxied.hostname = '127.0.0.1'
-  proxied.port = String(proxy.port)
-  return proxied.toString()
-}
-
-function targetOf(url: string, defaultPort: number): { host: string; port: number } {
-  const parsed = new URL(url)
-  return { host: parsed.hostname, port: Number(parsed.port || defaultPort) }
-}
 
 interface TimedAnswer extends Answer {
   ms: number
@@ -95,14 +83,15 @@ describe('three instances through a Redis outage (issue 9 §4)', { skip, timeout
 
   before(async () => {
     database = await withPostgresDatabase()
-    redisProxy = await startTcpProxy(targetOf(redisUrl(), 6379))
+    const proxied = await startProxyFor(redisUrl(), 6379)
+    redisProxy = proxied.proxy
     await createAccount(database.url, 'honest', PASSWORD)
     await createAccount(database.url, 'guessed-cut', PASSWORD)
     await createAccount(database.url, 'guessed-stall', PASSWORD)
     cluster = await startCluster({
       count: INSTANCES,
       databaseUrl: database.url,
-      redisUrl: through(redisProxy, redisUrl()),
+      redisUrl: proxied.url,
       keyPrefix: uniqueKeyPrefix('redis-outage'),
       args: ['--rate-limit', '0', '--redis-timeout', '50'],
     })
@@ -179,7 +168,8 @@ describe('three instances through a PostgreSQL outage (issue 9 §4)', { skip, ti
 
   before(async () => {
     database = await withPostgresDatabase()
-    databaseProxy = await startTcpProxy(targetOf(database.url, 5432))
+    const proxied = await startProxyFor(database.url, 5432)
+    databaseProxy = proxied.proxy
     await Promise.all([
       createAccount(database.url, 'honest', PASSWORD),
       createAccount(database.url, 'to-suspend', PASSWORD),
@@ -189,7 +179,7 @@ describe('three instances through a PostgreSQL outage (issue 9 §4)', { skip, ti
     ])
     cluster = await startCluster({
       count: INSTANCES,
-      databaseUrl: through(databaseProxy, database.url),
+      databaseUrl: proxied.url,
       redisUrl: redisUrl(),
       keyPrefix: uniqueKeyPrefix('postgres-outage'),
       args: [

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import { basic } from './helpers/app.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { bizauthOk, serve, type ServeChild } from './helpers/server-process.js'
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
+import { startProxyFor, type TcpProxy } from './helpers/tcp-proxy.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const STATEMENT_TIMEOUT_MS = 1500
@@ -43,16 +43,13 @@ describe('a stalled PostgreSQL connection (issue 13 §3)', { skip }, () => {
 
   before(async () => {
     database = await withPostgresDatabase()
-    const direct = new URL(database.url)
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
-    const proxied = new URL(database.url)
-    proxied.hostname = '127.0.0.1'
-    proxied.port = String(proxy.port)
+    const proxied = await startProxyFor(database.url, 5432)
+    proxy = proxied.proxy
     await bizauthOk(['account', 'create', 'demo', '--allow-ip', '127.0.0.1', '--password-stdin', '--database-url', database.url], { input: `${PASSWORD}\n` })
     server = await serve(
       [
         '--port', '0',
-        '--database-url', proxied.toString(),
+        '--database-url', proxied.url,
         '--database-statement-timeout', String(STATEMENT_TIMEOUT_MS),
         '--database-connect-timeout', String(CONNECT_TIMEOUT_MS),
         '--readiness-timeout', String(READINESS_TIMEOUT_MS),

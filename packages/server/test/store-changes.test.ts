@@ -19,7 +19,7 @@ import { FAST_ARGON2_ENV } from './helpers/server-process.js'
 import { basic, startTestApp, type TestApp } from './helpers/app.js'
 import { runCli, startServe, type ServeProcess } from './helpers/cli.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
+import { startProxyFor, type TcpProxy } from './helpers/tcp-proxy.js'
 import { useTempDir } from './helpers/tmp.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -184,13 +184,10 @@ describe('a lost listening connection on PostgreSQL', { skip }, () => {
 
   before(async () => {
     database = await withPostgresDatabase()
-    const direct = new URL(database.url)
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
-    const proxied = new URL(database.url)
-    proxied.hostname = '127.0.0.1'
-    proxied.port = String(proxy.port)
+    const proxied = await startProxyFor(database.url, 5432)
+    proxy = proxied.proxy
     // Key refresh once an hour: only an announcement (or resync) makes the ring reload here.
-    app = await startTestApp({ keyRefreshSeconds: 3600, databaseConnectTimeoutMs: 500 }, { databaseUrl: proxied.toString() })
+    app = await startTestApp({ keyRefreshSeconds: 3600, databaseConnectTimeoutMs: 500 }, { databaseUrl: proxied.url })
     writer = await openStore({ databaseUrl: database.url })
   })
   after(async () => {

@@ -105,3 +105,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   }
 }
+
+/**
+ * A proxy in front of the server a connection URL (postgres://, redis://) names, and the same
+ * URL pointed at the proxy: what a test gives the client it means to cut off.
+ */
+export async function startProxyFor(url: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url)
+  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || defaultPort) })
+  const proxied = new URL(url)
+  proxied.hostname = '127.0.0.1'
+  proxied.port = String(proxy.port)
+  return { proxy, url: proxied.toString() }
+}
