@@ -53,17 +53,34 @@ async function listeningConnections(database: PostgresTestDatabase): Promise<num
 }
 
 describe('on SQLite', () => {
-  it('nothing is pushed: a subscriber hears nothing, and the readers poll', async (t) => {
-    const store = await openStore({ dataDir: await useTempDir(t) })
+  it("this process's commits are told to its subscribers once committed; another process's are not, and a rollback tells nothing", async (t) => {
+    const dataDir = await useTempDir(t)
+    const store = await openStore({ dataDir })
     t.after(() => store.close())
     await store.migrate()
+    // Another store on the same file stands for another process (the CLI): no channel reaches us from it.
+    const other = await openStore({ dataDir })
+    t.after(() => other.close())
     const heard: StoreChange[] = []
     const stop = store.onChange((change) => heard.push(change))
+    await other.createAccount({ id: 'from-elsewhere', passwordHash: 'hash' })
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.createAccount({ id: 'ghost', passwordHash: 'hash' })
+        throw new Error('rolled back on purpose')
+      }),
+      /rolled back on purpose/,
+    )
     await store.createAccount({ id: 'acme', passwordHash: 'hash' })
     await store.revokeJti('jti', 2_000_000_000, 2_000_000_300)
     await store.insertKey(await createKeyRecord('EdDSA', 'current', keyEncryption, new Date()))
+    // Told after the commit, off its call stack: one more turn of the microtask queue.
+    await new Promise<void>((resolve) => queueMicrotask(resolve))
     stop()
-    assert.deepEqual(heard, [])
+    assert.deepEqual(heard, [{ kind: 'account', id: 'acme' }, { kind: 'revocation' }, { kind: 'keys' }])
+    await store.createAccount({ id: 'after-stop', passwordHash: 'hash' })
+    await new Promise<void>((resolve) => queueMicrotask(resolve))
+    assert.equal(heard.length, 3, 'nothing after the subscription ends')
   })
 })
 

@@ -18,6 +18,7 @@ import {
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
 import type { DialectBinding, StoreTimeouts } from '../binding.js'
+import type { StoreChange, StoreChangeListener } from '../store.js'
 import { sqliteMigrations } from './migrations.js'
 
 export const SQLITE_FILE_NAME = 'bizauth.sqlite'
@@ -140,6 +141,43 @@ class SqliteSession implements DatabaseConnection {
 }
 
 /**
+ * What this process commits, told to this process's subscribers (Store.onChange) once the commit
+ * is done: a file has no channel to other processes, but the server that made a change (through
+ * its admin API) applies it at once rather than at its next poll. One write transaction runs at a
+ * time (the writer connection is held from BEGIN IMMEDIATE to COMMIT), so what is pending belongs
+ * to the transaction in progress; a rollback forgets it.
+ */
+class LocalAnnouncements {
+  readonly #listeners = new Set<StoreChangeListener>()
+  #pending: StoreChange[] = []
+
+  announce(change: StoreChange): void {
+    this.#pending.push(change)
+  }
+
+  committed(): void {
+    const changes = this.#pending
+    this.#pending = []
+    if (changes.length === 0 || this.#listeners.size === 0) return
+    // After the commit has returned to its caller's flow: a listener never runs inside it.
+    queueMicrotask(() => {
+      for (const change of changes) for (const listener of this.#listeners) listener(change)
+    })
+  }
+
+  rolledBack(): void {
+    this.#pending = []
+  }
+
+  listen(listener: StoreChangeListener): () => void {
+    // Each subscription its own: the same function subscribed twice is told twice, as on PostgreSQL.
+    const subscription: StoreChangeListener = (change) => listener(change)
+    this.#listeners.add(subscription)
+    return () => this.#listeners.delete(subscription)
+  }
+}
+
+/**
  * The driver behind both connections. Every transaction here writes, so it takes the write
  * lock up front (BEGIN IMMEDIATE): a deferred BEGIN that reads first and writes later fails at
  * once with SQLITE_BUSY when another process committed in between.
@@ -153,6 +191,7 @@ class BizauthSqliteDriver implements Driver {
     private readonly writer: BetterSqlite3.Database,
     private readonly reader: BetterSqlite3.Database,
     private readonly busyTimeoutMs: number,
+    private readonly announcements: LocalAnnouncements,
   ) {
     this.#writerStatements = new StatementCache(writer)
     this.#readerStatements = new StatementCache(reader)
@@ -196,6 +235,7 @@ class BizauthSqliteDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     this.writer.exec('commit')
     this.#endTransaction(connection as SqliteSession)
+    this.announcements.committed()
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
@@ -206,6 +246,7 @@ class BizauthSqliteDriver implements Driver {
       if (this.writer.inTransaction) this.writer.exec('rollback')
     } finally {
       this.#endTransaction(session)
+      this.announcements.rolledBack()
     }
   }
 
@@ -290,10 +331,11 @@ export function createSqliteBinding(file: string, timeouts: StoreTimeouts): Dial
     throw error
   }
   let findAccount: BetterSqlite3.Statement<[string], AccountRow> | undefined
+  const announcements = new LocalAnnouncements()
 
   return {
     dialect: 'sqlite',
-    db: new Kysely<Database>({ dialect: new BizauthSqliteDialect(new BizauthSqliteDriver(writer, reader, timeouts.sqliteBusyTimeoutMs), writer) }),
+    db: new Kysely<Database>({ dialect: new BizauthSqliteDialect(new BizauthSqliteDriver(writer, reader, timeouts.sqliteBusyTimeoutMs, announcements), writer) }),
     migrations: sqliteMigrations,
     async findAccountRow(id) {
       // Prepared on first use, not at open: before migrate() the table does not exist yet.
@@ -309,11 +351,14 @@ export function createSqliteBinding(file: string, timeouts: StoreTimeouts): Dial
     async serializeKeyChanges() {
       // Nothing to do: BEGIN IMMEDIATE already makes writers take turns.
     },
-    // One file has no channel to push on: readers poll (the revocation follower each second,
+    // One file has no channel to other processes: they poll (the revocation follower each second,
     // the key ring each refresh) and the credential cache checks the row's version on each hit.
-    announcesChanges: false,
-    async announceChange() {},
-    listenForChanges: () => () => undefined,
+    // This process's own commits are told to its own subscribers (LocalAnnouncements).
+    announcesChanges: true,
+    async announceChange(_trx, change) {
+      announcements.announce(change)
+    },
+    listenForChanges: (listener) => announcements.listen(listener),
     isUniqueViolation(error) {
       const code = (error as { code?: unknown } | null)?.code
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
