@@ -117,6 +117,13 @@ describe('the console in Chromium', { skip: skipReason() }, () => {
       await page.getByRole('button', { name: 'Resume' }).click()
       await page.getByRole('button', { name: 'Suspend' }).waitFor()
       assert.equal((await tokenOf(server.url, 'shop', password)).status, 200)
+
+      // Locked out by ten wrong passwords, unlocked from the console: the right one works at once.
+      for (let i = 0; i < 10; i++) await tokenOf(server.url, 'shop', 'wrong-password-1')
+      assert.equal(((await (await tokenOf(server.url, 'shop', password)).json()) as { code: string }).code, '3008')
+      await page.getByRole('button', { name: 'Unlock (clear the lockout)' }).click()
+      await page.getByRole('status').filter({ hasText: /^Done$/ }).waitFor()
+      assert.equal((await tokenOf(server.url, 'shop', password)).status, 200)
       await page.getByRole('link', { name: 'Keys' }).click()
       const next = page.getByRole('list', { name: 'next' })
       assert.equal(await next.getByRole('listitem').count(), 0)
@@ -148,11 +155,11 @@ describe('the console in Chromium', { skip: skipReason() }, () => {
       await created.waitFor()
       await page.getByLabel('Account ID', { exact: true }).fill('shop')
       await page.getByRole('button', { name: 'Filter', exact: true }).click()
-      await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 3)
+      await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 5)
       // The columns: seq, time, actor, source, action, target, changes.
       const column = (n: number) => page.locator(`table tbody tr td:nth-child(${n})`).allTextContents()
-      assert.deepEqual(await column(5), ['account.create', 'account.suspend', 'account.resume'])
-      assert.deepEqual(await column(6), ['shop', 'shop', 'shop'])
+      assert.deepEqual(await column(5), ['account.create', 'account.suspend', 'account.resume', 'security.lockout', 'account.unlock'])
+      assert.deepEqual(await column(6), ['shop', 'shop', 'shop', 'shop', 'shop'])
       await page.getByLabel('Action', { exact: true }).fill('account.suspend')
       await page.getByRole('button', { name: 'Filter', exact: true }).click()
       await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1)
@@ -174,7 +181,7 @@ describe('the console in Chromium', { skip: skipReason() }, () => {
       await signIn(page, 'support', 'support-password-1')
       await page.getByRole('button', { name: 'Details: shop' }).click()
       await page.getByRole('heading', { name: 'shop' }).waitFor()
-      for (const name of ['Create account', 'Suspend', 'Resume', 'Revoke tokens', 'Delete']) {
+      for (const name of ['Create account', 'Suspend', 'Resume', 'Revoke tokens', 'Unlock (clear the lockout)', 'Delete']) {
         assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name)
       }
       await page.getByRole('link', { name: 'Keys' }).click()

@@ -259,14 +259,15 @@ async function showAccount(target: HTMLElement, id: string, reload: () => Promis
     replace(target, h('section', { class: 'card' }, h('p', { class: 'error', role: 'alert' }, messageOf(error))))
     return
   }
-  const result = h('div', { role: 'status' })
+  const result = h('div', { role: 'status', class: 'result' })
   const act = (run: () => Promise<unknown>) => async () => {
     try {
       const outcome = await run()
       await reload()
       await showAccount(target, id, reload)
       const password = (outcome as { body?: { password?: string } } | undefined)?.body?.password
-      const shown = target.querySelector('[role=status]')
+      // The fields' problem messages are status regions too: the outcome goes to the result's.
+      const shown = target.querySelector('[role=status].result')
       if (shown) replace(shown as HTMLElement, w.done, password ? secretBox(password) : undefined)
     } catch (error) {
       result.textContent = messageOf(error)
@@ -301,6 +302,7 @@ async function showAccount(target: HTMLElement, id: string, reload: () => Promis
           : button(w.resume, () => void act(() => patch({ status: 'active' }))()),
         button(w.setPassword, confirmThen(w.confirmPassword(id), () => api('POST', `${path}/password`, { body: {} }))),
         button(w.revokeTokens, confirmThen(w.confirmRevoke(id), () => api('POST', `${path}/revoke-tokens`))),
+        button(w.unlock, () => void act(() => api('POST', `${path}/unlock`))()),
         button(w.delete, () => {
           if (!window.confirm(w.confirmDelete(id))) return
           void (async () => {
