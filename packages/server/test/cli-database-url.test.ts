@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli } from './helpers/cli.js'
+import { runCli, startServe } from './helpers/cli.js'
 import { postgresSkipReason, withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { useTempDir } from './helpers/tmp.js'
 
@@ -106,5 +106,17 @@ describe('--database-url-file against a real PostgreSQL', { skip }, () => {
     const listed = await runCli(['account', 'list'], { env: { BIZAUTH_DATABASE_URL_FILE: file } })
     assert.equal(listed.code, 0, listed.stderr)
     assert.match(listed.stdout, /acme/)
+  })
+})
+
+describe('a password in --redis-url on argv', () => {
+  it('is warned about once, and shows in no output', async (t) => {
+    const dir = await useTempDir(t)
+    // Nothing listens on port 1: the server starts on its own counters after the connect fails.
+    const server = await startServe(['--port', '0', '--data-dir', dir, '--redis-url', 'redis://:redis-sekrit-pw@127.0.0.1:1'])
+    t.after(() => server.stop())
+    const output = server.stdout() + server.stderr()
+    assert.equal(server.stderr().match(/warning: the --redis-url on the command line holds a password.*set BIZAUTH_REDIS_URL instead/g)?.length, 1)
+    assert.ok(!output.includes('redis-sekrit-pw'), 'the password is never printed')
   })
 })

@@ -66,7 +66,7 @@ function resolveDatabaseUrl(context: CommandContext): string | undefined {
   const fileFlag = nonEmpty(stringOption(context, DATABASE_URL_FILE.flag))
   if (urlFlag !== undefined && fileFlag !== undefined) throw new CliError(`give --${DATABASE_URL.flag} or --${DATABASE_URL_FILE.flag}, not both`)
   if (urlFlag !== undefined) {
-    if (safePassword(urlFlag)) {
+    if (urlHoldsPassword(urlFlag)) {
       writeLine(
         context.io.stderr,
         `warning: the --${DATABASE_URL.flag} on the command line holds a password, which other users can see (ps, shell history); set ${DATABASE_URL.env} or use --${DATABASE_URL_FILE.flag} FILE instead`,
@@ -102,7 +102,8 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === '' ? undefined : value
 }
 
-function safePassword(url: string): boolean {
+/** Whether a connection URL (postgres://, redis://) carries a password: then it does not belong in argv. */
+export function urlHoldsPassword(url: string): boolean {
   try {
     return new URL(url).password !== ''
   } catch {

@@ -9,9 +9,9 @@ import { defineCommand, type CommandContext } from '../command.js'
 import { CliError, printable } from '../errors.js'
 import { writeLine, type CliIo } from '../io.js'
 import { secretNotes, settingOptions } from '../setting-options.js'
-import { STORE_OPTIONS, storeLocation, type StoreLocation } from '../store-options.js'
+import { STORE_OPTIONS, storeLocation, urlHoldsPassword, type StoreLocation } from '../store-options.js'
 
-const { host: HOST, port: PORT, adminHost: ADMIN_HOST, adminPort: ADMIN_PORT, tlsCert: TLS_CERT, tlsKey: TLS_KEY, databaseUrl: DATABASE_URL, shutdownGraceMs: SHUTDOWN_GRACE } = SETTINGS
+const { host: HOST, port: PORT, adminHost: ADMIN_HOST, adminPort: ADMIN_PORT, tlsCert: TLS_CERT, tlsKey: TLS_KEY, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, shutdownGraceMs: SHUTDOWN_GRACE } = SETTINGS
 
 export default defineCommand({
   name: 'serve',
@@ -53,6 +53,10 @@ function resolveConfig(context: CommandContext): ServerConfig {
   // The URL as every command resolves it (flag, URL file, environment), warnings included.
   const { databaseUrl } = storeLocation(context)
   if (databaseUrl !== undefined) flags[DATABASE_URL.flag] = databaseUrl
+  const redisUrlFlag = flags[REDIS_URL.flag]
+  if (typeof redisUrlFlag === 'string' && urlHoldsPassword(redisUrlFlag)) {
+    writeLine(context.io.stderr, `warning: the --${REDIS_URL.flag} on the command line holds a password, which other users can see (ps, shell history); set ${REDIS_URL.env} instead`)
+  }
   try {
     return resolveServerConfig(flags, context.io.env)
   } catch (error) {
