@@ -187,34 +187,24 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
     },
   )
 
-  app.post<{ Params: { id: string } }>(
-    '/admin/v1/accounts/:id/revoke-tokens',
-    { schema: { ...schemaTags, summary: 'Revoke every token issued so far', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
-    async (request, reply) => {
-      const changed = await adminFor(request).revokeTokens(request.params.id)
-      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
-    },
-  )
-
-  // What the CLI's `account unlock` and `account drop-previous-password` do: the operator's
-  // answers to a locked-out customer and to a rotation that is over early.
-  app.post<{ Params: { id: string } }>(
-    '/admin/v1/accounts/:id/unlock',
-    { schema: { ...schemaTags, summary: 'Clear the lockout after wrong passwords, on every instance', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
-    async (request, reply) => {
-      const changed = await adminFor(request).unlock(request.params.id)
-      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
-    },
-  )
-
-  app.post<{ Params: { id: string } }>(
-    '/admin/v1/accounts/:id/drop-previous-password',
-    { schema: { ...schemaTags, summary: 'End a password rotation early: the previous password stops working at once', params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
-    async (request, reply) => {
-      const changed = await adminFor(request).dropPreviousPassword(request.params.id)
-      return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
-    },
-  )
+  // Changes that take nothing but the account: each the administration service's call of the
+  // CLI command of the same name (unlock and drop-previous-password are the operator's answers
+  // to a locked-out customer and to a rotation that is over early).
+  const bodilessChanges: ReadonlyArray<{ action: string; summary: string; change: (admin: AccountAdministration, id: string) => Promise<AccountChange> }> = [
+    { action: 'revoke-tokens', summary: 'Revoke every token issued so far', change: (admin, id) => admin.revokeTokens(id) },
+    { action: 'unlock', summary: 'Clear the lockout after wrong passwords, on every instance', change: (admin, id) => admin.unlock(id) },
+    { action: 'drop-previous-password', summary: 'End a password rotation early: the previous password stops working at once', change: (admin, id) => admin.dropPreviousPassword(id) },
+  ]
+  for (const { action, summary, change } of bodilessChanges) {
+    app.post<{ Params: { id: string } }>(
+      `/admin/v1/accounts/:id/${action}`,
+      { schema: { ...schemaTags, summary, params: ACCOUNT_ID_PARAMS, response: { 200: ACCOUNT_CHANGED, ...ACCOUNT_ERRORS } }, preHandler: write },
+      async (request, reply) => {
+        const changed = await change(adminFor(request), request.params.id)
+        return sendAccount(reply, changed.after!, { account: accountJson(changed.after!) })
+      },
+    )
+  }
 
   app.delete<{ Params: { id: string } }>(
     '/admin/v1/accounts/:id',
