@@ -5,7 +5,7 @@
  * All times are epoch milliseconds supplied by the caller, so tests drive the clock.
  */
 export interface CounterStore {
-  /** Adds 1 to `key`, starting a window of `windowMs` on the first increment; returns the new count. */
+  /** Adds 1 to `key`, starting a window of `windowMs` on the first increment; returns the new count (`hit`'s count). */
   increment(key: string, windowMs: number, now: number): Promise<number>
   /**
    * Adds 1 to `key` only while its count is below `limit` (starting a window of `windowMs` on the
@@ -127,10 +127,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async increment(key: string, windowMs: number, now: number): Promise<number> {
-    const entry = this.#live(key, now)
-    const value = (entry?.value ?? 0) + 1
-    this.#write(key, { value, expiresAt: entry?.expiresAt ?? now + windowMs })
-    return value
+    return (await this.hit(key, windowMs, now)).count
   }
 
   async reserve(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
@@ -163,7 +160,6 @@ export class MemoryCounterStore implements CounterStore {
   async delete(key: string): Promise<void> {
     if (this.#kindOf(key)?.delete(key)) this.#size--
   }
-
 
   async hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
     const entry = this.#live(key, now)

@@ -76,15 +76,15 @@ export class FallbackCounterStore implements CounterStore {
    * deadline has still counted there (a reserved unit, say): that only ever makes the shared
    * budget stricter until its window ends, never looser.
    */
-  async #either<T>(onShared: (store: RedisCounterStore) => Promise<T>, onLocal: (store: MemoryCounterStore) => Promise<T>): Promise<T> {
+  async #either<T>(call: (store: CounterStore) => Promise<T>): Promise<T> {
     if (this.#up) {
       try {
-        return await withDeadline(onShared(this.shared), this.#timeoutMs, 'a Redis call')
+        return await withDeadline(call(this.shared), this.#timeoutMs, 'a Redis call')
       } catch (error) {
         this.#fellBack(error)
       }
     }
-    return onLocal(this.local)
+    return call(this.local)
   }
 
   #fellBack(error: unknown): void {
@@ -133,39 +133,39 @@ export class FallbackCounterStore implements CounterStore {
   }
 
   increment(key: string, windowMs: number, now: number): Promise<number> {
-    return this.#either((store) => store.increment(key, windowMs, now), (store) => store.increment(key, windowMs, now))
+    return this.#either((store) => store.increment(key, windowMs, now))
   }
 
   reserve(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
-    return this.#either((store) => store.reserve(key, limit, windowMs, now), (store) => store.reserve(key, limit, windowMs, now))
+    return this.#either((store) => store.reserve(key, limit, windowMs, now))
   }
 
   release(key: string, now: number): Promise<void> {
-    return this.#either((store) => store.release(key, now), (store) => store.release(key, now))
+    return this.#either((store) => store.release(key, now))
   }
 
   get(key: string, now: number): Promise<number> {
-    return this.#either((store) => store.get(key, now), (store) => store.get(key, now))
+    return this.#either((store) => store.get(key, now))
   }
 
   set(key: string, value: number, ttlMs: number, now: number): Promise<void> {
-    return this.#either((store) => store.set(key, value, ttlMs, now), (store) => store.set(key, value, ttlMs, now))
+    return this.#either((store) => store.set(key, value, ttlMs, now))
   }
 
   getMany(keys: readonly string[], now: number): Promise<number[]> {
-    return this.#either((store) => store.getMany(keys, now), (store) => store.getMany(keys, now))
+    return this.#either((store) => store.getMany(keys, now))
   }
 
   delete(key: string): Promise<void> {
-    return this.#either((store) => store.delete(key), (store) => store.delete(key))
+    return this.#either((store) => store.delete(key))
   }
 
   hit(key: string, windowMs: number, now: number): Promise<WindowCount> {
-    return this.#either((store) => store.hit(key, windowMs, now), (store) => store.hit(key, windowMs, now))
+    return this.#either((store) => store.hit(key, windowMs, now))
   }
 
   trip(trip: Trip, now: number): Promise<Tripped | undefined> {
-    return this.#either((store) => store.trip(trip, now), (store) => store.trip(trip, now))
+    return this.#either((store) => store.trip(trip, now))
   }
 
   async close(): Promise<void> {

@@ -47,16 +47,6 @@ end
 
 /** The scripts, each KEYS then ARGV as its comment says; all times in the caller's epoch ms. */
 const SCRIPTS = {
-  // KEYS: key; ARGV: windowMs, now
-  counterIncrement: {
-    numberOfKeys: 1,
-    lua: `
-local now = tonumber(ARGV[2])
-local value, endsAt = live(KEYS[1], now)
-value = (value or 0) + 1
-write(KEYS[1], value, endsAt or now + tonumber(ARGV[1]), now)
-return text(value)`,
-  },
   // KEYS: key; ARGV: limit, windowMs, now -> 1 when taken, 0 when the limit is reached
   counterReserve: {
     numberOfKeys: 1,
@@ -81,13 +71,6 @@ else
   write(KEYS[1], value - 1, endsAt, now)
 end
 return 1`,
-  },
-  // KEYS: key; ARGV: now
-  counterGet: {
-    numberOfKeys: 1,
-    lua: `
-local value = live(KEYS[1], tonumber(ARGV[1]))
-return text(value or 0)`,
   },
   // KEYS: keys; ARGV: now -> their values, 0 where absent or ended
   counterGetMany: {
@@ -171,7 +154,7 @@ export class RedisCounterStore implements CounterStore {
   }
 
   async increment(key: string, windowMs: number, now: number): Promise<number> {
-    return Number(await this.#redis.counterIncrement(this.#key(key), windowMs, now))
+    return (await this.hit(key, windowMs, now)).count
   }
 
   async reserve(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
@@ -189,7 +172,7 @@ export class RedisCounterStore implements CounterStore {
   }
 
   async get(key: string, now: number): Promise<number> {
-    return Number(await this.#redis.counterGet(this.#key(key), now))
+    return (await this.getMany([key], now))[0]!
   }
 
   async set(key: string, value: number, ttlMs: number, now: number): Promise<void> {
