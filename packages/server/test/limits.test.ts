@@ -287,10 +287,10 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
     for (let round = 0; round < 5; round++) {
       await wrongPassword(limits, 'a', now)
       await wrongPassword(limits, 'a', now)
-      const locked = await limits.accountLockedFor('a', now)
+      const locked = (await limits.accountStanding('a', now)).wait
       seen.push(locked)
       now += locked * 1000
-      assert.equal(await limits.accountLockedFor('a', now), 0)
+      assert.equal((await limits.accountStanding('a', now)).wait, 0)
     }
     assert.deepEqual(seen, [10, 20, 25, 25, 25])
   })
@@ -307,15 +307,15 @@ describe('Limits and MemoryCounterStore on an explicit clock', () => {
     const limits = new Limits(counters, { ...settings, ipFailureLimit: 1_000 })
     await wrongPassword(limits, 'victim', 0)
     await wrongPassword(limits, 'victim', 0)
-    assert.equal(await limits.accountLockedFor('victim', 0), 10)
+    assert.equal((await limits.accountStanding('victim', 0)).wait, 10)
     // An attacker with many addresses (one IPv6 /64 holds 2^64) fails cheaply from each of them.
     for (let i = 0; i < 5_000; i++) await limits.recordIpFailure(`2001:db8::${i.toString(16)}`, 0)
     assert.ok(counters.size <= 100, `size ${counters.size}`)
-    assert.equal(await limits.accountLockedFor('victim', 0), 10, 'still locked')
+    assert.equal((await limits.accountStanding('victim', 0)).wait, 10, 'still locked')
     // and the lock level survived too: the next lock doubles.
     await wrongPassword(limits, 'victim', 10_000)
     await wrongPassword(limits, 'victim', 10_000)
-    assert.equal(await limits.accountLockedFor('victim', 10_000), 20)
+    assert.equal((await limits.accountStanding('victim', 10_000)).wait, 20)
   })
 
   it('expires counters at the end of their window, not before', async () => {

@@ -217,7 +217,7 @@ describe('RedisCounterStore', { skip }, () => {
     const now = T0
     for (let failure = 1; failure <= 10; failure++) {
       const instance = instances[failure % 2]!
-      assert.equal(await instance.accountLockedFor('acme', now), 0, `not locked before failure ${failure}`)
+      assert.equal((await instance.accountStanding('acme', now)).wait, 0, `not locked before failure ${failure}`)
       assert.equal(await instance.reservePasswordCheck('acme', now), 0)
       await instance.recordPasswordFailure('acme', now)
       const lockedOnEither = Math.max(await instances[0]!.lockedFor('acme', now), await instances[1]!.lockedFor('acme', now))
@@ -225,7 +225,7 @@ describe('RedisCounterStore', { skip }, () => {
       else assert.equal(lockedOnEither, 60, 'locked for the base duration after the 10th')
     }
     assert.deepEqual(lockouts, [1], 'the episode is told once')
-    assert.equal(await instances[0]!.accountLockedFor('acme', now + 1000), 59)
+    assert.equal((await instances[0]!.accountStanding('acme', now + 1000)).wait, 59)
   })
 
   it('logs Redis by host and port only', () => {

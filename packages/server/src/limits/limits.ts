@@ -105,16 +105,9 @@ export class Limits {
   // --- per account (keys from lockoutKey) -----------------------------------------------------
 
   /**
-   * Seconds the account stays locked, or 0. Also refuses (for a second) while checks in flight
-   * hold the whole budget: one of them may be the failure that locks it.
-   */
-  async accountLockedFor(key: string, now: number): Promise<number> {
-    return (await this.accountStanding(key, now)).wait
-  }
-
-  /**
-   * accountLockedFor, with the failure count it read (in one step of the counter store):
-   * recordPasswordSuccess needs no reset when there was nothing to reset.
+   * `wait`: seconds the account stays locked, or 0; also a second while checks in flight hold the
+   * whole budget (one of them may be the failure that locks it). `failures`: the count read with
+   * it, in one step of the counter store, so recordPasswordSuccess need not reset what is not there.
    */
   async accountStanding(key: string, now: number): Promise<{ wait: number; failures: number }> {
     const { lockoutThreshold } = this.settings
@@ -125,7 +118,7 @@ export class Limits {
     return { wait: failures! >= lockoutThreshold ? IN_FLIGHT_WAIT_SECONDS : 0, failures: failures! }
   }
 
-  /** Seconds the account's lock lasts, or 0; unlike accountLockedFor, checks in flight do not count. */
+  /** Seconds the account's lock lasts, or 0; unlike accountStanding's wait, checks in flight do not count. */
   async lockedFor(key: string, now: number): Promise<number> {
     if (this.settings.lockoutThreshold === 0) return 0
     return secondsUntil(await this.counters.get(`lock:${key}`, now), now)
