@@ -14,7 +14,7 @@ export function atomically<T>(db: Kysely<Database>, work: (trx: Transaction<Data
 /**
  * Runs the write `work` and announces the change `changeOf` derives from its result (none when
  * it returns undefined: nothing was written) in the same transaction, so the announcement is
- * delivered only if the write commits. Without announcements (SQLite) `work` runs as it is.
+ * delivered only if the write commits.
  */
 export function announcing<T>(
   binding: DialectBinding,
@@ -22,7 +22,6 @@ export function announcing<T>(
   changeOf: (result: T) => StoreChange | undefined,
   work: (on: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
-  if (!binding.announcesChanges) return work(db)
   return atomically(db, async (trx) => {
     const result = await work(trx)
     const change = changeOf(result)

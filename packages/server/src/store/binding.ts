@@ -19,11 +19,6 @@ export interface DialectBinding {
   /** Called inside a key change's transaction first, so "if no next key, add one" and promotions take turns. */
   serializeKeyChanges(trx: Transaction<Database>): Promise<void>
   isUniqueViolation(error: unknown): boolean
-  /**
-   * Whether `announceChange` reaches anyone. When false (SQLite), a single-statement write stays
-   * in autocommit instead of being wrapped in a transaction for an announcement nobody hears.
-   */
-  readonly announcesChanges: boolean
   /** Sends `change` inside `trx`, so it is delivered if and only if the transaction commits. */
   announceChange(trx: Transaction<Database>, change: StoreChange): Promise<void>
   /** Store.onChange. */

@@ -141,7 +141,6 @@ export function createPostgresBinding(databaseUrl: string, timeouts: StoreTimeou
     isUniqueViolation(error) {
       return (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION
     },
-    announcesChanges: true,
     async announceChange(trx, change) {
       // NOTIFY inside the transaction: PostgreSQL delivers it at commit, to every listener, and
       // drops it on rollback. The payload names what changed, never a value (no hash, no key).

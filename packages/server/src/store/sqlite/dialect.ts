@@ -354,7 +354,6 @@ export function createSqliteBinding(file: string, timeouts: StoreTimeouts): Dial
     // One file has no channel to other processes: they poll (the revocation follower each second,
     // the key ring each refresh) and the credential cache checks the row's version on each hit.
     // This process's own commits are told to its own subscribers (LocalAnnouncements).
-    announcesChanges: true,
     async announceChange(_trx, change) {
       announcements.announce(change)
     },
