@@ -239,33 +239,26 @@ export async function rotateKey(
 
 // --- audit events of the key life cycle (issue 11 §1): the state a change moved, never material --
 
-function keyEvent(audit: AuditWriter, action: AuditAction, kid: string, changes: AuditChanges) {
-  return { event: { ...audit.context, action, target: kid, changes }, seal: audit.seal }
+/** Appends one key event in the key change's transaction. */
+function appendKeyEvent(tx: Parameters<KeyChangeRecorder>[0], audit: AuditWriter, action: AuditAction, kid: string, changes: AuditChanges): Promise<unknown> {
+  return tx.appendAuditEvent({ ...audit.context, action, target: kid, changes }, audit.seal)
 }
 
 function recordCreation(audit: AuditWriter, key: SigningKeyRecord): KeyChangeRecorder {
   return async (tx) => {
-    const { event, seal } = keyEvent(audit, 'key.create', key.kid, { state: [null, key.state], alg: [null, key.alg] })
-    await tx.appendAuditEvent(event, seal)
+    await appendKeyEvent(tx, audit, 'key.create', key.kid, { state: [null, key.state], alg: [null, key.alg] })
   }
 }
 
 function recordPromotion(audit: AuditWriter, kid: string): KeyChangeRecorder<{ retired: string[] }> {
   return async (tx, { retired }) => {
-    for (const old of retired) {
-      const { event, seal } = keyEvent(audit, 'key.retire', old, { state: ['current', 'retired'] })
-      await tx.appendAuditEvent(event, seal)
-    }
-    const { event, seal } = keyEvent(audit, 'key.promote', kid, { state: ['next', 'current'] })
-    await tx.appendAuditEvent(event, seal)
+    for (const old of retired) await appendKeyEvent(tx, audit, 'key.retire', old, { state: ['current', 'retired'] })
+    await appendKeyEvent(tx, audit, 'key.promote', kid, { state: ['next', 'current'] })
   }
 }
 
 function recordRemoval(audit: AuditWriter): KeyChangeRecorder<{ removed: string[] }> {
   return async (tx, { removed }) => {
-    for (const kid of removed) {
-      const { event, seal } = keyEvent(audit, 'key.remove', kid, { state: ['retired', null] })
-      await tx.appendAuditEvent(event, seal)
-    }
+    for (const kid of removed) await appendKeyEvent(tx, audit, 'key.remove', kid, { state: ['retired', null] })
   }
 }
