@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.mjs'
 import { startBizauth, withCpuOf } from './lib/children.mjs'
 import { round, runLoad } from './lib/load.mjs'
-import { withScratchDatabase } from './scale.mjs'
+import { POSTGRES_SKIPPED, benchPostgresUrl, benchRedisUrl, withScratchDatabase } from './lib/services.mjs'
 
 const INSTANCES = 3
 const CONNECTIONS = 51
@@ -29,12 +29,12 @@ const WARM_UP_SECONDS = 1
 const ACCOUNT = 'bench-cluster'
 
 export async function runClusterBench({ seconds, log = console.log }) {
-  const postgresUrl = process.env.BIZAUTH_BENCH_DATABASE_URL ?? process.env.BIZAUTH_TEST_DATABASE_URL
+  const postgresUrl = benchPostgresUrl()
   if (!postgresUrl) {
-    log('  PostgreSQL skipped (set BIZAUTH_BENCH_DATABASE_URL or BIZAUTH_TEST_DATABASE_URL)')
+    log(`  ${POSTGRES_SKIPPED}`)
     return { skipped: 'no PostgreSQL' }
   }
-  const redisUrl = process.env.BENCH_REDIS_URL || process.env.BIZAUTH_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
+  const redisUrl = benchRedisUrl()
   const password = benchPassword()
   const headers = { authorization: basicAuthorization(ACCOUNT, password) }
   const unusedDir = await mkdtemp(join(tmpdir(), 'bizauth-bench-cluster-'))

@@ -16,10 +16,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.mjs'
+import { CHEAP_ARGON2, CHEAP_ARGON2_ENV, basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.mjs'
 import { startBizauth } from './lib/children.mjs'
 import { round } from './lib/load.mjs'
-import { withScratchDatabase } from './scale.mjs'
+import { POSTGRES_SKIPPED, benchPostgresUrl, withScratchDatabase } from './lib/services.mjs'
 
 const POSTGRES_INSTANCES = 3
 const SQLITE_INSTANCES = 2
@@ -34,8 +34,6 @@ const GOAL_P99_MS = 100
 const POLL_PAUSE_MS = 2
 /** Introspection polls stop here: a revocation not seen by then counts as this long. */
 const GIVE_UP_MS = 10_000
-const CHEAP_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
-const CHEAP_ARGON2_ENV = { BIZAUTH_ARGON2_MEMORY: '1024', BIZAUTH_ARGON2_TIME: '1', BIZAUTH_ARGON2_PARALLELISM: '1' }
 // Several servers at once: no admin listener (its fixed port would clash), no issuance bucket.
 const SERVER_FLAGS = ['--rate-limit', '0', '--admin-port', 'off']
 
@@ -45,7 +43,7 @@ export async function runPropagationBench({ seconds, log = console.log }) {
   const revocations = Math.max(MIN_REVOCATIONS, seconds * 20)
   const dir = await mkdtemp(join(tmpdir(), 'bizauth-propagation-'))
   try {
-    const postgresUrl = process.env.BIZAUTH_BENCH_DATABASE_URL ?? process.env.BIZAUTH_TEST_DATABASE_URL
+    const postgresUrl = benchPostgresUrl()
     if (postgresUrl) {
       const figures = await withScratchDatabase(postgresUrl, async (url) => {
         await seed({ databaseUrl: url }, password)
@@ -66,7 +64,7 @@ export async function runPropagationBench({ seconds, log = console.log }) {
         met: figures.afterAnswerP99Ms <= GOAL_P99_MS,
       })
     } else {
-      log('propagation: PostgreSQL skipped (set BIZAUTH_BENCH_DATABASE_URL or BIZAUTH_TEST_DATABASE_URL)')
+      log(`propagation: ${POSTGRES_SKIPPED}`)
     }
     const sqliteDir = join(dir, 'sqlite')
     await seed({ dataDir: sqliteDir }, password)

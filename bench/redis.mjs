@@ -28,6 +28,7 @@ import { basicAuthorization, benchPassword, seedAccounts } from './lib/accounts.
 import { startBizauth, withCpuOf } from './lib/children.mjs'
 import { round, runLoad } from './lib/load.mjs'
 import { serverModule } from './lib/paths.mjs'
+import { benchRedisUrl } from './lib/services.mjs'
 
 const DISTINCT = 100_000
 /** Calls in flight at once while filling: enough to keep Redis busy, as many servers would. */
@@ -38,7 +39,7 @@ const WARM_UP_SECONDS = 1
 const ROUNDS = 2
 
 export async function runRedisBench({ seconds, log = console.log }) {
-  const url = process.env.BENCH_REDIS_URL || process.env.BIZAUTH_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
+  const url = benchRedisUrl()
   const where = `${new URL(url).hostname}:${new URL(url).port || 6379}`
   const prefix = `bizauth-bench-${process.pid}-${randomBytes(3).toString('hex')}:`
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: () => null })

@@ -19,17 +19,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { basicAuthorization, benchPassword } from './lib/accounts.mjs'
+import { CHEAP_ARGON2, CHEAP_ARGON2_ENV, basicAuthorization, benchPassword } from './lib/accounts.mjs'
 import { startBizauth, withCpuOf } from './lib/children.mjs'
 import { round, runLoad } from './lib/load.mjs'
 import { BIZAUTH_BIN, serverModule } from './lib/paths.mjs'
+import { POSTGRES_SKIPPED, benchPostgresUrl, withScratchDatabase } from './lib/services.mjs'
 
 const ACCOUNTS = Number(process.env.BENCH_SCALE_ACCOUNTS ?? 1_000_000)
 const SMALL_STORE = 1000
 const WARM_ACCOUNTS = Math.min(10_000, ACCOUNTS)
 const CONNECTIONS = 50
-const CHEAP_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
-const CHEAP_ARGON2_ENV = { BIZAUTH_ARGON2_MEMORY: '1024', BIZAUTH_ARGON2_TIME: '1', BIZAUTH_ARGON2_PARALLELISM: '1' }
 const RSS_GOAL_MB = 200
 
 const accountId = (i) => `scale-${String(i).padStart(7, '0')}`
@@ -51,13 +50,13 @@ export async function runScaleBench({ seconds, log = console.log }) {
     log(`import: ${ACCOUNTS} accounts into SQLite in ${sqlite.seconds} s = ${sqlite.perSecond}/s`)
     result.goals.push({ goal: `import of ${ACCOUNTS.toLocaleString('en-US')} accounts on SQLite under 60 s`, figure: `${sqlite.seconds} s (${sqlite.perSecond.toLocaleString('en-US')}/s)`, met: sqlite.seconds < 60 })
 
-    const postgresUrl = process.env.BIZAUTH_BENCH_DATABASE_URL ?? process.env.BIZAUTH_TEST_DATABASE_URL
+    const postgresUrl = benchPostgresUrl()
     if (postgresUrl) {
       result.importPostgres = await withScratchDatabase(postgresUrl, (url) => timedImport(bigFile, ['--database-url', url]))
       log(`import: ${ACCOUNTS} accounts into PostgreSQL in ${result.importPostgres.seconds} s = ${result.importPostgres.perSecond}/s`)
       result.goals.push({ goal: `import of ${ACCOUNTS.toLocaleString('en-US')} accounts on PostgreSQL (no goal; the figure)`, figure: `${result.importPostgres.seconds} s (${result.importPostgres.perSecond.toLocaleString('en-US')}/s)`, met: null })
     } else {
-      log('import: PostgreSQL skipped (set BIZAUTH_BENCH_DATABASE_URL or BIZAUTH_TEST_DATABASE_URL)')
+      log(`import: ${POSTGRES_SKIPPED}`)
     }
     await timedImport(smallFile, ['--data-dir', join(dir, 'small')])
 
@@ -98,26 +97,6 @@ async function timedImport(file, storeArgs) {
   const elapsed = (performance.now() - started) / 1000
   const lines = Number(/imported (\d+) lines/.exec(output)?.[1] ?? 0)
   return { seconds: round(elapsed, 1), perSecond: Math.round(lines / elapsed), lines }
-}
-
-/** A database of its own on the server at `url`, dropped afterwards (also used by propagation.mjs). */
-export async function withScratchDatabase(url, work) {
-  const { default: pg } = await import('pg')
-  const name = `bizauth_scale_${process.pid}_${Date.now()}`
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  try {
-    await admin.query(`create database ${name}`)
-    const scratch = new URL(url)
-    scratch.pathname = `/${name}`
-    try {
-      return await work(scratch.toString())
-    } finally {
-      await admin.query(`drop database if exists ${name} with (force)`)
-    }
-  } finally {
-    await admin.end()
-  }
 }
 
 async function warmRun({ dataDir, accounts, password, seconds, log, label }) {

@@ -9,6 +9,13 @@
 import { randomBytes } from 'node:crypto'
 import { serverModule } from './paths.mjs'
 
+/**
+ * Cheap argon2id, for benches that measure something else than hashing (an import, propagation,
+ * a million accounts' first contacts): the parameters, and the same for `bizauth` children.
+ */
+export const CHEAP_ARGON2 = Object.freeze({ memoryCost: 1024, timeCost: 1, parallelism: 1 })
+export const CHEAP_ARGON2_ENV = Object.freeze({ BIZAUTH_ARGON2_MEMORY: '1024', BIZAUTH_ARGON2_TIME: '1', BIZAUTH_ARGON2_PARALLELISM: '1' })
+
 /** A fresh random password for this run; it lives only in this process's memory and request headers. */
 export function benchPassword() {
   return randomBytes(18).toString('base64url')
