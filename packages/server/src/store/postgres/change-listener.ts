@@ -9,6 +9,7 @@
  */
 import pg from 'pg'
 import type { StoreTimeouts } from '../binding.js'
+import { StoreChangeListeners } from '../change-listeners.js'
 import type { StoreChange, StoreChangeListener } from '../store.js'
 
 /** The one channel every bizauth instance and CLI command on a database notifies on. */
@@ -43,7 +44,7 @@ export function parseChange(payload: string | undefined): StoreChange | undefine
 export class PostgresChangeListener {
   readonly #connectionString: string
   readonly #timeouts: StoreTimeouts
-  readonly #listeners = new Set<StoreChangeListener>()
+  readonly #listeners = new StoreChangeListeners()
   #client: pg.Client | undefined
   #started = false
   #closed = false
@@ -58,14 +59,12 @@ export class PostgresChangeListener {
 
   /** Adds a listener; the first one opens the connection. */
   subscribe(listener: StoreChangeListener): () => void {
-    this.#listeners.add(listener)
+    const unsubscribe = this.#listeners.add(listener)
     if (!this.#started && !this.#closed) {
       this.#started = true
       void this.#connect()
     }
-    return () => {
-      this.#listeners.delete(listener)
-    }
+    return unsubscribe
   }
 
   async close(): Promise<void> {
@@ -76,16 +75,6 @@ export class PostgresChangeListener {
     const client = this.#client
     this.#client = undefined
     await client?.end().catch(() => undefined)
-  }
-
-  #emit(change: StoreChange): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(change)
-      } catch {
-        // A subscriber's failure is its own; the others still hear of the change.
-      }
-    }
   }
 
   async #connect(): Promise<void> {
@@ -104,7 +93,7 @@ export class PostgresChangeListener {
     client.on('notification', (message) => {
       if (message.channel !== CHANGE_CHANNEL) return
       const change = parseChange(message.payload)
-      if (change) this.#emit(change)
+      if (change) this.#listeners.emit(change)
     })
     this.#client = client
     try {
@@ -121,7 +110,7 @@ export class PostgresChangeListener {
     }, HEARTBEAT_MS).unref()
     // Also on the first connection: whatever committed between the subscriber's initial read and
     // this LISTEN was announced to nobody.
-    this.#emit({ kind: 'resync' })
+    this.#listeners.emit({ kind: 'resync' })
   }
 
   /** Drops `client` (once, whichever event noticed first) and schedules the next attempt. */

@@ -18,6 +18,7 @@ import {
 import type { AccountRow, Database } from '../schema.js'
 import { ACCOUNT_COLUMNS } from '../schema.js'
 import type { DialectBinding, StoreTimeouts } from '../binding.js'
+import { StoreChangeListeners } from '../change-listeners.js'
 import type { StoreChange, StoreChangeListener } from '../store.js'
 import { sqliteMigrations } from './migrations.js'
 
@@ -148,7 +149,7 @@ class SqliteSession implements DatabaseConnection {
  * to the transaction in progress; a rollback forgets it.
  */
 class LocalAnnouncements {
-  readonly #listeners = new Set<StoreChangeListener>()
+  readonly #listeners = new StoreChangeListeners()
   #pending: StoreChange[] = []
 
   announce(change: StoreChange): void {
@@ -161,7 +162,7 @@ class LocalAnnouncements {
     if (changes.length === 0 || this.#listeners.size === 0) return
     // After the commit has returned to its caller's flow: a listener never runs inside it.
     queueMicrotask(() => {
-      for (const change of changes) for (const listener of this.#listeners) listener(change)
+      for (const change of changes) this.#listeners.emit(change)
     })
   }
 
@@ -170,10 +171,7 @@ class LocalAnnouncements {
   }
 
   listen(listener: StoreChangeListener): () => void {
-    // Each subscription its own: the same function subscribed twice is told twice, as on PostgreSQL.
-    const subscription: StoreChangeListener = (change) => listener(change)
-    this.#listeners.add(subscription)
-    return () => this.#listeners.delete(subscription)
+    return this.#listeners.add(listener)
   }
 }
 
