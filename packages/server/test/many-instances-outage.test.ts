@@ -19,7 +19,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { basic } from './helpers/app.js'
-import { answer, clusterSkipReason, createAccount, redisUrl, requestToken, startCluster, uniqueKeyPrefix, type Answer, type Cluster } from './helpers/cluster.js'
+import { answer, clusterSkipReason, createAccount, requestToken, startCluster, type Answer, type Cluster } from './helpers/cluster.js'
+import { redisTestUrl, testKeyPrefix, type TestKeyPrefix } from './helpers/redis.js'
 import { withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 import { BIZAUTH, bizauthEnv, bizauthOk } from './helpers/server-process.js'
 import { startProxyFor, type TcpProxy } from './helpers/tcp-proxy.js'
@@ -80,10 +81,11 @@ describe('three instances through a Redis outage (issue 9 §4)', { skip, timeout
   let database: PostgresTestDatabase
   let redisProxy: TcpProxy
   let cluster: Cluster
+  let keys: TestKeyPrefix | undefined
 
   before(async () => {
     database = await withPostgresDatabase()
-    const proxied = await startProxyFor(redisUrl(), 6379)
+    const proxied = await startProxyFor(redisTestUrl(), 6379)
     redisProxy = proxied.proxy
     await createAccount(database.url, 'honest', PASSWORD)
     await createAccount(database.url, 'guessed-cut', PASSWORD)
@@ -91,14 +93,14 @@ describe('three instances through a Redis outage (issue 9 §4)', { skip, timeout
     cluster = await startCluster({
       count: INSTANCES,
       databaseUrl: database.url,
-      redisUrl: proxied.url,
-      keyPrefix: uniqueKeyPrefix('redis-outage'),
+      redis: { url: proxied.url, keyPrefix: (keys = testKeyPrefix()).prefix },
       args: ['--rate-limit', '0', '--redis-timeout', '50'],
     })
   })
 
   after(async () => {
     await cluster?.stop()
+    await keys?.clean()
     await redisProxy?.close()
     await database?.drop()
   })
@@ -165,6 +167,7 @@ describe('three instances through a PostgreSQL outage (issue 9 §4)', { skip, ti
   let database: PostgresTestDatabase
   let databaseProxy: TcpProxy
   let cluster: Cluster
+  let keys: TestKeyPrefix | undefined
 
   before(async () => {
     database = await withPostgresDatabase()
@@ -180,8 +183,7 @@ describe('three instances through a PostgreSQL outage (issue 9 §4)', { skip, ti
     cluster = await startCluster({
       count: INSTANCES,
       databaseUrl: proxied.url,
-      redisUrl: redisUrl(),
-      keyPrefix: uniqueKeyPrefix('postgres-outage'),
+      redis: { url: redisTestUrl(), keyPrefix: (keys = testKeyPrefix()).prefix },
       args: [
         '--rate-limit', '0',
         '--database-statement-timeout', String(STATEMENT_TIMEOUT_MS),
@@ -193,6 +195,7 @@ describe('three instances through a PostgreSQL outage (issue 9 §4)', { skip, ti
 
   after(async () => {
     await cluster?.stop()
+    await keys?.clean()
     await databaseProxy?.close()
     await database?.drop()
   })

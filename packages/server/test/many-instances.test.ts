@@ -12,7 +12,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { clusterSkipReason, createAccount, redisUrl, requestToken, startCluster, uniqueKeyPrefix, type Answer, type Cluster } from './helpers/cluster.js'
+import { clusterSkipReason, createAccount, requestToken, startCluster, type Answer, type Cluster } from './helpers/cluster.js'
+import { redisTestUrl, testKeyPrefix, type TestKeyPrefix } from './helpers/redis.js'
 import { withPostgresDatabase, type PostgresTestDatabase } from './helpers/postgres.js'
 
 const INSTANCES = 3
@@ -34,6 +35,7 @@ const skip = await clusterSkipReason()
 describe('three instances on one PostgreSQL and one Redis (issue 9 §1, §2)', { skip, timeout: 240_000 }, () => {
   let database: PostgresTestDatabase
   let cluster: Cluster
+  let keys: TestKeyPrefix | undefined
 
   before(async () => {
     database = await withPostgresDatabase()
@@ -45,8 +47,7 @@ describe('three instances on one PostgreSQL and one Redis (issue 9 §1, §2)', {
     cluster = await startCluster({
       count: INSTANCES,
       databaseUrl: database.url,
-      redisUrl: redisUrl(),
-      keyPrefix: uniqueKeyPrefix('many-instances'),
+      redis: { url: redisTestUrl(), keyPrefix: (keys = testKeyPrefix()).prefix },
       args: [
         '--trust-proxy', '127.0.0.1',
         '--lockout-threshold', String(LOCKOUT_THRESHOLD),
@@ -59,6 +60,7 @@ describe('three instances on one PostgreSQL and one Redis (issue 9 §1, §2)', {
 
   after(async () => {
     await cluster?.stop()
+    await keys?.clean()
     await database?.drop()
   })
 

@@ -7,9 +7,8 @@
  * contract code and the rate-limit headers. Requests go round-robin over the instances when the
  * caller says so, so every total the tests check is a total across instances.
  */
-import { randomBytes } from 'node:crypto'
 import { basic } from './app.js'
-import { redisSkipReason, redisTestUrl } from './redis.js'
+import { redisSkipReason } from './redis.js'
 import { postgresSkipReason } from './postgres.js'
 import { bizauthOk, serve, type ServeChild } from './server-process.js'
 
@@ -18,12 +17,6 @@ export async function clusterSkipReason(): Promise<string | undefined> {
   return (await postgresSkipReason()) ?? (await redisSkipReason())
 }
 
-export const redisUrl = redisTestUrl
-
-/** A prefix of this run's own, so that concurrent runs on one Redis never share a counter. */
-export function uniqueKeyPrefix(suite: string): string {
-  return `bizauth-test:${suite}:${process.pid}:${randomBytes(4).toString('hex')}:`
-}
 
 export interface Answer {
   status: number
@@ -69,11 +62,12 @@ export interface Cluster {
   stop(): Promise<void>
 }
 
-export async function startCluster(options: { count: number; databaseUrl: string; redisUrl?: string; keyPrefix?: string; args?: readonly string[] }): Promise<Cluster> {
+/** With `redis`, every instance counts on it under `redis.keyPrefix` (a prefix of the suite's own: test/helpers/redis.ts testKeyPrefix). */
+export async function startCluster(options: { count: number; databaseUrl: string; redis?: { url: string; keyPrefix: string }; args?: readonly string[] }): Promise<Cluster> {
   const args = [
     '--port', '0',
     '--database-url', options.databaseUrl,
-    ...(options.redisUrl ? ['--redis-url', options.redisUrl, '--redis-key-prefix', options.keyPrefix ?? uniqueKeyPrefix('cluster')] : []),
+    ...(options.redis ? ['--redis-url', options.redis.url, '--redis-key-prefix', options.redis.keyPrefix] : []),
     ...(options.args ?? []),
   ]
   const instances = await Promise.all(Array.from({ length: options.count }, () => serve(args, { timeoutMs: 60_000 })))
