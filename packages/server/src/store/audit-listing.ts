@@ -70,10 +70,15 @@ export function parseAuditLimit(text: string | undefined): number {
   return limit
 }
 
-/** The cursor: the seq after which the page starts (the previous page's `next`). */
-export function parseAuditCursor(text: string): number {
+/**
+ * The cursor: the seq after which the page starts (the previous page's `next`). The CLI calls it
+ * `--after`; the admin API `cursor`, handing out `next_cursor` as GET /admin/v1/accounts does.
+ */
+export function parseAuditCursor(text: string, field: 'after' | 'cursor' = 'after'): number {
   const after = /^\d{1,15}$/.test(text) ? Number(text) : NaN
-  if (!Number.isSafeInteger(after)) throw new AuditFilterError('after', 'takes the seq of the last event already read (a whole number)')
+  if (!Number.isSafeInteger(after)) {
+    throw new AuditFilterError(field, field === 'cursor' ? 'takes the next_cursor of the previous page' : 'takes the seq of the last event already read (a whole number)')
+  }
   return after
 }
 

@@ -4,7 +4,7 @@
  * parse is an AuditFilterError, which the admin app answers 400 naming it.
  */
 import type { FastifyInstance } from 'fastify'
-import { AuditFilterError, parseAuditLimit, parseAuditQuery, publishedAuditEvent, type AuditFilterText } from '../../store/audit-listing.js'
+import { parseAuditCursor, parseAuditLimit, parseAuditQuery, publishedAuditEvent, type AuditFilterText } from '../../store/audit-listing.js'
 import type { Services } from '../../services.js'
 import { sendJson } from '../render-error.js'
 import type { AdminRoutes } from './routes.js'
@@ -19,7 +19,9 @@ export function registerAuditRoute(app: FastifyInstance, services: Services, { r
       preHandler: read,
     },
     async (request, reply) => {
-      const query = { ...parseCursorQuery(request.query), limit: parseAuditLimit(request.query.limit) }
+      // The API pages with `cursor`/`next_cursor`, where the CLI says `--after`.
+      const { cursor, limit, ...filters } = request.query
+      const query = { ...parseAuditQuery(filters), ...(cursor !== undefined ? { after: parseAuditCursor(cursor, 'cursor') } : {}), limit: parseAuditLimit(limit) }
       const page = await store.listAuditEvents(query)
       const nextCursor = page.next === undefined ? null : String(page.next)
       return sendJson(reply, JSON.stringify({ events: page.events.map(publishedAuditEvent), next_cursor: nextCursor }))
@@ -27,14 +29,5 @@ export function registerAuditRoute(app: FastifyInstance, services: Services, { r
   )
 }
 
-/** The API pages with `cursor`/`next_cursor`, as GET /admin/v1/accounts does; the CLI's filter is `--after`. */
+/** The query parameters: the CLI's filters, paged with `cursor` instead of `after`. */
 type AuditPageQuery = Omit<AuditFilterText, 'after'> & { cursor?: string }
-
-function parseCursorQuery({ cursor, ...filters }: AuditPageQuery): ReturnType<typeof parseAuditQuery> {
-  try {
-    return parseAuditQuery({ ...filters, ...(cursor !== undefined ? { after: cursor } : {}) })
-  } catch (error) {
-    if (error instanceof AuditFilterError && error.field === 'after') throw new AuditFilterError('cursor', 'takes the next_cursor of the previous page')
-    throw error
-  }
-}
