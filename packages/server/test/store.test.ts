@@ -598,10 +598,13 @@ for (const dialect of dialects) {
         let writing = true
         const follow = async () => {
           while (writing || collected.length < total) {
+            // Only a read that started after the last write committed may end the follow: one
+            // already in flight then has an older snapshot, and its empty page proves nothing.
+            const startedAfterWrites = !writing
             const page = await store.revocationsSince(cursor, 7)
             for (const event of page) collected.push(event.seq)
             if (page.length > 0) cursor = page[page.length - 1]!.seq
-            else if (!writing) break
+            else if (startedAfterWrites) break
           }
         }
         const reader = follow()
